@@ -1,0 +1,98 @@
+package bench
+
+import (
+	"os"
+	"time"
+)
+
+// Params sizes one benchmark run. Zero fields take defaults.
+type Params struct {
+	N       int           // messages (throughput) or round trips (latency)
+	Size    int           // payload bytes
+	Idle    string        // ipc idle strategy for ring benchmarks: spin, backoff, block
+	Dir     string        // parent of the temp dir for shared files; "" = TempDir's choice
+	Timeout time.Duration // bound on the whole benchmark; 0 = defaultTimeout
+}
+
+const defaultTimeout = 60 * time.Second
+
+func (p Params) timeout() time.Duration {
+	if p.Timeout > 0 {
+		return p.Timeout
+	}
+	return defaultTimeout
+}
+
+func (p Params) n(def int) int {
+	if p.N > 0 {
+		return p.N
+	}
+	return def
+}
+
+func (p Params) size(def int) int {
+	if p.Size > 0 {
+		return p.Size
+	}
+	return def
+}
+
+// tempDir makes a fresh directory for shared files and returns the func
+// that removes it.
+func (p Params) tempDir() (string, func(), error) {
+	var dir string
+	var err error
+	if p.Dir != "" {
+		dir, err = os.MkdirTemp(p.Dir, "shmbus-bench-")
+	} else {
+		dir, err = TempDir()
+	}
+	if err != nil {
+		return "", nil, err
+	}
+	return dir, func() { _ = os.RemoveAll(dir) }, nil
+}
+
+// Result is one benchmark's outcome: a latency histogram or a throughput.
+type Result struct {
+	Name string `json:"name"`
+
+	Lat *Summary `json:"latency,omitempty"` // round trips, ns
+
+	Msgs        int64         `json:"msgs,omitempty"` // messages moved (throughput)
+	Size        int           `json:"size,omitempty"` // payload bytes
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	MsgsPerSec  float64       `json:"msgs_per_sec,omitempty"`
+	BytesPerSec float64       `json:"bytes_per_sec,omitempty"`
+
+	// Futex syscalls (waits + wakes, both processes) per operation: per
+	// round trip for latency results, per message for throughput; -1 when
+	// not counted.
+	SyscallsPerOp float64 `json:"syscalls_per_op"`
+
+	// Filled by the suite: the references measured in the same run, this
+	// result's ratio to each (latency: p50/p50, lower is better; throughput:
+	// msgs/s over msgs/s, higher is better), and the cache-line probe just
+	// before and after.
+	Refs        []string  `json:"refs,omitempty"`
+	Ratios      []float64 `json:"ratios,omitempty"`
+	ProbeBefore *Summary  `json:"probe_before,omitempty"`
+	ProbeAfter  *Summary  `json:"probe_after,omitempty"`
+	Placement   string    `json:"placement,omitempty"` // near, far, or mixed
+
+	Err string `json:"error,omitempty"` // the run failed; nothing else is valid
+}
+
+func latencyResult(name string, h *Hist) *Result {
+	s := h.Summary()
+	return &Result{Name: name, Lat: &s, SyscallsPerOp: -1}
+}
+
+func throughputResult(name string, msgs int64, size int, d time.Duration) *Result {
+	r := &Result{Name: name, Msgs: msgs, Size: size, Elapsed: d, SyscallsPerOp: -1}
+	if sec := d.Seconds(); sec > 0 {
+		r.MsgsPerSec = float64(msgs) / sec
+		r.BytesPerSec = float64(msgs) * float64(size) / sec
+	}
+	return r
+}

@@ -1,0 +1,148 @@
+package bench
+
+import (
+	"strings"
+	"time"
+)
+
+// NearThreshold is the probe p50 under which the two CPUs count as placed
+// near each other.
+const NearThreshold = 150 * time.Nanosecond
+
+// Entry is one benchmark of the suite.
+type Entry struct {
+	Name  string
+	Refs  []string // results of the same run this one is compared with; "probe" = its own bracket
+	Run   func(Params) (*Result, error)
+	Full  Params // sizes of a full run
+	Quick Params // sizes of a -quick run
+}
+
+// Suite lists the benchmarks in the order they run: references first.
+func Suite() []Entry {
+	e := func(name string, refs []string, run func(Params) (*Result, error), full, quick Params) Entry {
+		return Entry{Name: name, Refs: refs, Run: run, Full: full, Quick: quick}
+	}
+	sz := func(n, size int) Params { return Params{N: n, Size: size} }
+	idle := func(n int, idle string) Params { return Params{N: n, Idle: idle} }
+	none := []string(nil)
+	return []Entry{
+		e("probe", none, Probe, sz(200_000, 0), sz(20_000, 0)),
+		e("probe.proc", []string{"probe"}, ProbeProcess, sz(200_000, 0), sz(20_000, 0)),
+		e("chan.tput/64", none, ChanThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
+		e("chan.tput/1024", none, ChanThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
+		e("uds.tput/64", none, UDSThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
+		e("uds.tput/1024", none, UDSThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
+		e("uds.pingpong", none, UDSPingPong, sz(50_000, 64), sz(5_000, 64)),
+		e("futex.block", none, FutexBlock, sz(50_000, 0), sz(5_000, 0)),
+		e("futex.spinpark", []string{"probe"}, FutexSpinPark, sz(1_000_000, 0), sz(100_000, 0)),
+		e("ring.pingpong/spin", []string{"probe"}, RingPingPong, idle(2_000_000, "spin"), idle(200_000, "spin")),
+		e("ring.pingpong/backoff", []string{"probe"}, RingPingPong, idle(2_000_000, "backoff"), idle(200_000, "backoff")),
+		e("ring.pingpong/block", []string{"futex.block"}, RingPingPong, idle(50_000, "block"), idle(5_000, "block")),
+		e("ring.tput/64", []string{"uds.tput/64", "chan.tput/64"}, RingThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
+		e("ring.tput/1024", []string{"uds.tput/1024", "chan.tput/1024"}, RingThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
+	}
+}
+
+// Options selects and sizes a suite run.
+type Options struct {
+	Quick    bool
+	N        int      // if > 0, overrides every benchmark's count
+	Only     []string // names or name prefixes ("ring", "uds.tput"); empty = all
+	Dir      string   // parent directory for shared files ("" = TempDir's choice)
+	Progress func(*Result)
+}
+
+// Selected reports whether name is picked by only (empty = everything).
+// An entry matches its full name or a prefix ending at '.' or '/'.
+func Selected(name string, only []string) bool {
+	if len(only) == 0 {
+		return true
+	}
+	for _, o := range only {
+		if o == name || strings.HasPrefix(name, o) && (strings.HasSuffix(o, ".") ||
+			strings.HasSuffix(o, "/") || name[len(o)] == '.' || name[len(o)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// Run runs the selected benchmarks, each bracketed by the in-process probe,
+// and fills in references and ratios. A failed benchmark gives a Result
+// with Err set; the others still run.
+func Run(o Options) []*Result {
+	var out []*Result
+	probeP := Params{N: DefaultProbeN, Dir: o.Dir}
+	for _, e := range Suite() {
+		if !Selected(e.Name, o.Only) {
+			continue
+		}
+		p := e.Full
+		if o.Quick {
+			p = e.Quick
+		}
+		if o.N > 0 {
+			p.N = o.N
+		}
+		p.Dir = o.Dir
+		before, _ := Probe(probeP)
+		r, err := e.Run(p)
+		after, _ := Probe(probeP)
+		if err != nil {
+			r = &Result{Name: e.Name, Err: err.Error()}
+		}
+		r.Name = e.Name
+		if before != nil && after != nil {
+			r.ProbeBefore, r.ProbeAfter = before.Lat, after.Lat
+			r.Placement = placement(before.Lat.P50, after.Lat.P50)
+		}
+		r.Refs = e.Refs
+		out = append(out, r)
+		if o.Progress != nil {
+			o.Progress(r)
+		}
+	}
+	fillRatios(out)
+	return out
+}
+
+func placement(before, after int64) string {
+	near := func(ns int64) bool { return time.Duration(ns) < NearThreshold }
+	switch {
+	case near(before) && near(after):
+		return "near"
+	case !near(before) && !near(after):
+		return "far"
+	}
+	return "mixed"
+}
+
+// fillRatios computes each result's ratio to its references. The reference
+// "probe" is the mean p50 of the result's own bracketing probes; a
+// reference that was not run (or failed) gets ratio 0.
+func fillRatios(rs []*Result) {
+	byName := map[string]*Result{}
+	for _, r := range rs {
+		byName[r.Name] = r
+	}
+	for _, r := range rs {
+		if r.Err != "" || len(r.Refs) == 0 {
+			continue
+		}
+		r.Ratios = make([]float64, len(r.Refs))
+		for i, name := range r.Refs {
+			switch ref := byName[name]; {
+			case r.Lat != nil && name == "probe" && r.ProbeBefore != nil:
+				if base := float64(r.ProbeBefore.P50+r.ProbeAfter.P50) / 2; base > 0 {
+					r.Ratios[i] = float64(r.Lat.P50) / base
+				}
+			case ref == nil || ref.Err != "":
+			case r.Lat != nil && ref.Lat != nil && ref.Lat.P50 > 0:
+				r.Ratios[i] = float64(r.Lat.P50) / float64(ref.Lat.P50)
+			case r.Lat == nil && ref.MsgsPerSec > 0:
+				r.Ratios[i] = r.MsgsPerSec / ref.MsgsPerSec
+			}
+		}
+	}
+}

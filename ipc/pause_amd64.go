@@ -1,0 +1,6 @@
+package ipc
+
+// cpuRelax executes one PAUSE instruction (pause_amd64.s).
+//
+//go:noescape
+func cpuRelax()

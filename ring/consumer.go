@@ -1,0 +1,147 @@
+package ring
+
+import (
+	"fmt"
+
+	"github.com/shmbus/shmbus/ipc"
+)
+
+// Handler receives one record. payload points into the ring and is valid
+// only until the handler returns: copy what must outlive the call.
+type Handler func(typ, flags uint16, payload []byte)
+
+// Consumer is the reading side of an SPSC ring. It is owned by one goroutine
+// at a time and by one process at a time.
+//
+// The consumer never reads the producer's tail. It polls the header word of
+// the record at its head (Agrona's trick): the producer's commit is the
+// release store of that word, so one cache-line transfer carries both the
+// "ready" signal and, for small records, the payload.
+//
+// The ring is untrusted input: a header with an impossible length stops the
+// consumer with ErrCorrupt (see Err) instead of reading outside the ring.
+type Consumer struct {
+	r        region
+	data     []byte
+	mask     uint64
+	capacity uint64
+	maxLen   int32
+
+	head     uint64 // local copy; the shared word is written, never read back
+	bell     *ipc.Doorbell
+	roomBell *ipc.Doorbell
+	err      error
+	o        options
+	closed   bool
+}
+
+// NewConsumer attaches the consumer side of the SPSC ring in region. It fails
+// with ErrAttached while another live process owns the consumer side.
+func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
+	o, err := applyOptions(opts)
+	if err != nil {
+		return nil, err
+	}
+	r, capacity, err := spscGeometry(b)
+	if err != nil {
+		return nil, err
+	}
+	bell, err := ipc.NewDoorbell(b[spscConsumerBellOffset:])
+	if err != nil {
+		return nil, err
+	}
+	roomBell, err := ipc.NewDoorbell(b[spscProducerBellOffset:])
+	if err != nil {
+		return nil, err
+	}
+	if _, err := claimOwner(r, spscOwnersOffset+ownersConsumerOffset, "consumer", o); err != nil {
+		return nil, err
+	}
+	r.add64(spscCountersOffset+ctrConsumerAttachOffset, 1)
+	return &Consumer{
+		r:        r,
+		data:     b[spscDataOffset : spscDataOffset+capacity],
+		mask:     uint64(capacity - 1),
+		capacity: uint64(capacity),
+		maxLen:   int32(SPSCMaxPayload(capacity) + HeaderLength),
+		head:     r.load64(spscHeadOffset),
+		bell:     bell,
+		roomBell: roomBell,
+		o:        o,
+	}, nil
+}
+
+// Read hands every available record, up to limit (<= 0: no limit), to h in
+// one pass, then publishes the new head once. It returns the number of
+// records handed over (padding is not counted). It never blocks.
+func (c *Consumer) Read(h Handler, limit int) int {
+	if c.err != nil || c.closed {
+		return 0
+	}
+	head := c.head
+	n := 0
+	for limit <= 0 || n < limit {
+		idx := head & c.mask
+		// Acquire: pairs with the producer's publishing store; everything the
+		// producer wrote before it (payload, later headers of the batch) is
+		// visible once we see a positive length.
+		length, typ, flags := splitHeader(c.r.load64(spscDataOffset + int(idx)))
+		if length <= 0 {
+			break
+		}
+		alen := uint64(align(int(length), RecordAlignment))
+		if length < HeaderLength || alen > c.capacity-idx || (length > c.maxLen && typ != TypePadding) {
+			c.err = fmt.Errorf("record at position %d (index %d): length %d outside [%d, %d]: %w",
+				head, idx, length, HeaderLength, min(c.maxLen, int32(c.capacity-idx)), ErrCorrupt)
+			break
+		}
+		if typ != TypePadding {
+			h(typ, flags, c.data[idx+HeaderLength:idx+uint64(length):idx+uint64(length)])
+			n++
+		}
+		head += alen
+	}
+	if head != c.head {
+		c.head = head
+		// Release: our reads of the records happen before the producer may
+		// reuse their bytes. Sequentially consistent, so it also orders
+		// before the room doorbell's load of the waiter count.
+		c.r.store64(spscHeadOffset, head)
+		c.roomBell.Ring()
+	}
+	return n
+}
+
+// Ready reports whether a committed record is waiting (ipc.Parkable).
+func (c *Consumer) Ready() bool {
+	if c.err != nil {
+		return true // wake the caller so it sees the error
+	}
+	length, _, _ := splitHeader(c.r.load64(spscDataOffset + int(c.head&c.mask)))
+	return length > 0
+}
+
+// Doorbell is the doorbell the producer rings after publishing (ipc.Parkable).
+func (c *Consumer) Doorbell() *ipc.Doorbell { return c.bell }
+
+// Err returns the corruption that stopped the consumer, if any.
+func (c *Consumer) Err() error { return c.err }
+
+// Position is the consumer's head: bytes consumed since the ring was made.
+func (c *Consumer) Position() uint64 { return c.head }
+
+// Stats reads the ring's shared counters.
+func (c *Consumer) Stats() SPSCStats {
+	s, _ := ReadSPSCStats(c.r.buf)
+	return s
+}
+
+// Close releases the consumer side so another process can attach.
+func (c *Consumer) Close() error {
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	releaseOwner(c.r, spscOwnersOffset+ownersConsumerOffset, c.o.self)
+	return nil
+}

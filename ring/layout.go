@@ -1,0 +1,194 @@
+package ring
+
+// This file is the single source of truth for the in-memory layout of both
+// rings. Every offset is a running sum of the sizes before it; nothing is
+// typed twice. layout_test.go checks alignment and that nothing overlaps.
+//
+// These constants are part of the shared-memory contract between processes:
+// changing any of them means bumping LayoutVersion.
+
+const (
+	// LayoutVersion is stored in every ring's meta block and checked on attach.
+	LayoutVersion = 1
+
+	// CacheLine is the size of a cache line on the CPUs we run on.
+	CacheLine = 64
+	// BlockSize is the unit every independently written field gets: two cache
+	// lines, so that the adjacent-line prefetcher cannot couple two fields
+	// written by different processes (Agrona pads the same way).
+	BlockSize = 2 * CacheLine
+
+	// HeaderLength is the size of a record header (see RecordDescriptor below).
+	HeaderLength = 8
+	// RecordAlignment is the alignment of every record, so that the 64-bit
+	// header word of every record is naturally aligned for atomics.
+	RecordAlignment = 8
+)
+
+// Record header (SPSC records and MPMC slot headers), one 64-bit word:
+//
+//	 0                   1                   2                   3
+//	 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+//	+---------------------------------------------------------------+
+//	|R|                     Length (int32)                          |
+//	+-------------------------------+-------------------------------+
+//	|         Type (uint16)         |         Flags (uint16)        |
+//	+-------------------------------+-------------------------------+
+//	|                     Payload (Length - 8 bytes)              ...
+//	...                                                             |
+//	+---------------------------------------------------------------+
+//
+// Length counts the header and the payload, not the alignment padding; a
+// record occupies align(Length, 8) bytes. In an SPSC ring the word doubles as
+// the commit flag: 0 means nothing is written here yet, a negative length
+// means "claimed, being written", a positive length means committed.
+const (
+	hdrLengthOffset = 0
+	hdrTypeOffset   = hdrLengthOffset + 4
+	hdrFlagsOffset  = hdrTypeOffset + 2
+	hdrEnd          = hdrFlagsOffset + 2
+)
+
+// TypePadding marks a record that carries nothing: the filler at the end of
+// the buffer before a wrap, an aborted claim, or a claim recovered from a
+// producer that died. Consumers skip it; it never reaches a Handler.
+const TypePadding uint16 = 0xFFFF
+
+// SPSC ring layout. A region is a run of 128-byte blocks followed by the data:
+//
+//	+--------------------+ 0
+//	| meta               |  magic, layout version, capacity, max payload
+//	+--------------------+ spscTailOffset
+//	| tail position      |  written by the producer only (advisory: stats, fill)
+//	+--------------------+ spscHeadOffset
+//	| head position      |  written by the consumer only
+//	+--------------------+ spscConsumerBellOffset
+//	| consumer doorbell  |  the consumer parks here, the producer rings
+//	+--------------------+ spscProducerBellOffset
+//	| producer doorbell  |  the producer waits for room here, the consumer rings
+//	+--------------------+ spscOwnersOffset
+//	| owners             |  producer and consumer process identities
+//	+--------------------+ spscCountersOffset
+//	| counters           |  recovered claims, attaches, full events
+//	+--------------------+ spscDataOffset
+//	| data [capacity]    |  records, 8-byte aligned, never split by the wrap
+//	+--------------------+ spscDataOffset + capacity
+const (
+	spscMetaOffset         = 0
+	spscTailOffset         = spscMetaOffset + BlockSize
+	spscHeadOffset         = spscTailOffset + BlockSize
+	spscConsumerBellOffset = spscHeadOffset + BlockSize
+	spscProducerBellOffset = spscConsumerBellOffset + BlockSize
+	spscOwnersOffset       = spscProducerBellOffset + BlockSize
+	spscCountersOffset     = spscOwnersOffset + BlockSize
+	spscDataOffset         = spscCountersOffset + BlockSize
+)
+
+// Meta block fields (shared by both ring kinds; slot fields are MPMC only).
+const (
+	metaMagicOffset      = 0                        // uint32
+	metaVersionOffset    = metaMagicOffset + 4      // uint32
+	metaCapacityOffset   = metaVersionOffset + 4    // uint64: data bytes (SPSC) or slot count (MPMC)
+	metaMaxPayloadOffset = metaCapacityOffset + 8   // uint32
+	metaSlotSizeOffset   = metaMaxPayloadOffset + 4 // uint32, MPMC only
+	metaEnd              = metaSlotSizeOffset + 4
+)
+
+// Owners block: one process identity per side, each on its own cache line.
+const (
+	ownerPIDOffset   = 0                    // int64, 0 = nobody
+	ownerStartOffset = ownerPIDOffset + 8   // uint64, process start time (PID-reuse guard)
+	ownerEnd         = ownerStartOffset + 8 // per-owner record size
+
+	ownersProducerOffset = 0
+	ownersConsumerOffset = ownersProducerOffset + CacheLine
+)
+
+// Counters block: monotonic counters, each written by one side only.
+const (
+	ctrRecoveredClaimsOffset = 0                            // uint64, abandoned claims recovered
+	ctrRecoveredBytesOffset  = ctrRecoveredClaimsOffset + 8 // uint64
+	ctrProducerAttachOffset  = ctrRecoveredBytesOffset + 8  // uint64
+	ctrConsumerAttachOffset  = ctrProducerAttachOffset + 8  // uint64
+	ctrFullOffset            = ctrConsumerAttachOffset + 8  // uint64, claims refused for lack of room
+	ctrEnd                   = ctrFullOffset + 8
+)
+
+// Magic numbers identifying the ring kind in the meta block.
+const (
+	spscMagic uint32 = 0x43535053 // "SPSC" little-endian
+	mpmcMagic uint32 = 0x434d504d // "MPMC" little-endian
+)
+
+// MPMC ring layout: fixed-size slots, each with a Vyukov sequence number.
+//
+//	+--------------------+ 0
+//	| meta               |  magic, version, slot count, max payload, slot size
+//	+--------------------+ mpmcEnqueueOffset
+//	| enqueue position   |  CAS by producers
+//	+--------------------+ mpmcDequeueOffset
+//	| dequeue position   |  CAS by consumers
+//	+--------------------+ mpmcConsumerBellOffset
+//	| consumer doorbell  |  consumers park here, producers ring
+//	+--------------------+ mpmcProducerBellOffset
+//	| producer doorbell  |  producers wait for room here, consumers ring
+//	+--------------------+ mpmcCountersOffset
+//	| counters           |  recovered claims, full events
+//	+--------------------+ mpmcProducersOffset
+//	| producer table     |  MaxProducers identities, one per attached producer
+//	+--------------------+ mpmcSlotsOffset
+//	| slot 0             |  seq | owner | record header | payload ...
+//	| slot 1 ...         |  each slot a multiple of the cache line
+//	+--------------------+
+//
+// Slot:
+//
+//	+----------------------------+ 0
+//	| seq    uint64              |  Vyukov sequence; bit 63 = abandoned
+//	+----------------------------+ 8
+//	| owner  uint64              |  claim position << 8 | producer index
+//	+----------------------------+ 16
+//	| header uint64              |  the record header word above
+//	+----------------------------+ 24
+//	| reserved uint64            |
+//	+----------------------------+ 32
+//	| payload ...                |
+const (
+	mpmcMetaOffset         = 0
+	mpmcEnqueueOffset      = mpmcMetaOffset + BlockSize
+	mpmcDequeueOffset      = mpmcEnqueueOffset + BlockSize
+	mpmcConsumerBellOffset = mpmcDequeueOffset + BlockSize
+	mpmcProducerBellOffset = mpmcConsumerBellOffset + BlockSize
+	mpmcCountersOffset     = mpmcProducerBellOffset + BlockSize
+	mpmcProducersOffset    = mpmcCountersOffset + BlockSize
+	mpmcSlotsOffset        = mpmcProducersOffset + MaxProducers*producerEntrySize
+
+	// MaxProducers is how many producers can be attached to one MPMC ring.
+	MaxProducers      = 64
+	producerEntrySize = ownerEnd // pid + start time
+
+	slotSeqOffset      = 0
+	slotOwnerOffset    = slotSeqOffset + 8
+	slotHeaderOffset   = slotOwnerOffset + 8
+	slotReservedOffset = slotHeaderOffset + 8
+	slotPayloadOffset  = slotReservedOffset + 8
+
+	// abandonedBit marks a slot whose producer died (or stalled past the
+	// timeout) after claiming it; consumers skip it.
+	abandonedBit = uint64(1) << 63
+	// noProducer in the owner word's low byte means "producer unknown".
+	noProducer = 0xFF
+)
+
+// align rounds n up to a multiple of a (a power of two).
+func align(n, a int) int { return (n + a - 1) &^ (a - 1) }
+
+// makeHeader builds the record header word.
+func makeHeader(length int32, typ, flags uint16) uint64 {
+	return uint64(uint32(length)) | uint64(typ)<<32 | uint64(flags)<<48
+}
+
+// splitHeader decodes the record header word.
+func splitHeader(h uint64) (length int32, typ, flags uint16) {
+	return int32(uint32(h)), uint16(h >> 32), uint16(h >> 48)
+}
