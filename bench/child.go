@@ -103,7 +103,10 @@ func startChild(role string, a childArgs, files ...*os.File) (*child, error) {
 	}
 	c := &child{role: role, done: make(chan struct{})}
 	c.cmd = exec.Command(exe)
-	c.cmd.Env = append(os.Environ(), EnvChild+"="+role, envArgs+"="+string(js))
+	// Under the race detector a process sleeps 1 s at exit (GORACE's
+	// atexit_sleep_ms) unless told otherwise; children need not.
+	gorace := strings.TrimSpace(os.Getenv("GORACE") + " atexit_sleep_ms=0")
+	c.cmd.Env = append(os.Environ(), EnvChild+"="+role, envArgs+"="+string(js), "GORACE="+gorace)
 	c.cmd.Stdout, c.cmd.Stderr = &c.out, &c.err
 	c.cmd.ExtraFiles = files
 	// The child dies with us. Safe because Pin never lets a thread exit.

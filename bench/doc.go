@@ -16,6 +16,23 @@
 //   - Throughput is one-way: the producer times from its first write until
 //     the consumer says it has seen (and checked) the last message.
 //
+// # What runs (Suite), references first
+//
+//	probe, probe.proc       cache line bounced between two pinned threads / processes
+//	chan.tput/{64,1024}     Go buffered channel (cap 4096) of array values, one process
+//	uds.tput/{64,1024}      Unix stream socket, 64 KiB batched writes, two processes
+//	uds.pingpong            Unix stream socket round trip, 64 B
+//	futex.block             FUTEX_WAIT/WAKE (shared) ping-pong: every message a wake-up
+//	futex.spinpark          the same, spinning 20 us before parking
+//	ring.pingpong/{spin,backoff,block}  two SPSC rings in one segment, 64 B, vs probe / futex.block
+//	ring.tput/{64,1024}     one SPSC ring, batched commits, vs uds.tput and chan.tput
+//
+// Fairness: every throughput sender copies the payload once per message
+// (into the channel, the batch buffer, the ring) and stamps a sequence
+// number; every receiver checks every sequence number and brings the whole
+// payload into its cache (the channel and the socket by copying it out, the
+// ring by reading it in place, which is how the ring is meant to be used).
+//
 // # Processes
 //
 // Cross-process benchmarks re-execute the running binary (os.Executable) as

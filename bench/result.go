@@ -61,7 +61,7 @@ type Result struct {
 
 	Msgs        int64         `json:"msgs,omitempty"` // messages moved (throughput)
 	Size        int           `json:"size,omitempty"` // payload bytes
-	Elapsed     time.Duration `json:"elapsed_ns"`
+	Elapsed     time.Duration `json:"elapsed_ns,omitempty"`
 	MsgsPerSec  float64       `json:"msgs_per_sec,omitempty"`
 	BytesPerSec float64       `json:"bytes_per_sec,omitempty"`
 

@@ -27,29 +27,31 @@ func Suite() []Entry {
 	idle := func(n int, idle string) Params { return Params{N: n, Idle: idle} }
 	none := []string(nil)
 	return []Entry{
-		e("probe", none, Probe, sz(200_000, 0), sz(20_000, 0)),
-		e("probe.proc", []string{"probe"}, ProbeProcess, sz(200_000, 0), sz(20_000, 0)),
-		e("chan.tput/64", none, ChanThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
-		e("chan.tput/1024", none, ChanThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
-		e("uds.tput/64", none, UDSThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
-		e("uds.tput/1024", none, UDSThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
-		e("uds.pingpong", none, UDSPingPong, sz(50_000, 64), sz(5_000, 64)),
-		e("futex.block", none, FutexBlock, sz(50_000, 0), sz(5_000, 0)),
-		e("futex.spinpark", []string{"probe"}, FutexSpinPark, sz(1_000_000, 0), sz(100_000, 0)),
-		e("ring.pingpong/spin", []string{"probe"}, RingPingPong, idle(2_000_000, "spin"), idle(200_000, "spin")),
-		e("ring.pingpong/backoff", []string{"probe"}, RingPingPong, idle(2_000_000, "backoff"), idle(200_000, "backoff")),
-		e("ring.pingpong/block", []string{"futex.block"}, RingPingPong, idle(50_000, "block"), idle(5_000, "block")),
-		e("ring.tput/64", []string{"uds.tput/64", "chan.tput/64"}, RingThroughput, sz(20_000_000, 64), sz(2_000_000, 64)),
-		e("ring.tput/1024", []string{"uds.tput/1024", "chan.tput/1024"}, RingThroughput, sz(5_000_000, 1024), sz(500_000, 1024)),
+		e("probe", none, Probe, sz(1_000_000, 0), sz(100_000, 0)),
+		e("probe.proc", []string{"probe"}, ProbeProcess, sz(1_000_000, 0), sz(100_000, 0)),
+		e("chan.tput/64", none, ChanThroughput, sz(50_000_000, 64), sz(5_000_000, 64)),
+		e("chan.tput/1024", none, ChanThroughput, sz(10_000_000, 1024), sz(1_000_000, 1024)),
+		e("uds.tput/64", none, UDSThroughput, sz(50_000_000, 64), sz(5_000_000, 64)),
+		e("uds.tput/1024", none, UDSThroughput, sz(10_000_000, 1024), sz(1_000_000, 1024)),
+		e("uds.pingpong", none, UDSPingPong, sz(200_000, 64), sz(20_000, 64)),
+		e("futex.block", none, FutexBlock, sz(200_000, 0), sz(20_000, 0)),
+		e("futex.spinpark", []string{"probe"}, FutexSpinPark, sz(5_000_000, 0), sz(500_000, 0)),
+		e("ring.pingpong/spin", []string{"probe"}, RingPingPong, idle(10_000_000, "spin"), idle(1_000_000, "spin")),
+		e("ring.pingpong/backoff", []string{"probe"}, RingPingPong, idle(10_000_000, "backoff"), idle(1_000_000, "backoff")),
+		e("ring.pingpong/block", []string{"futex.block"}, RingPingPong, idle(200_000, "block"), idle(20_000, "block")),
+		e("ring.tput/64", []string{"uds.tput/64", "chan.tput/64"}, RingThroughput, sz(50_000_000, 64), sz(5_000_000, 64)),
+		e("ring.tput/1024", []string{"uds.tput/1024", "chan.tput/1024"}, RingThroughput, sz(10_000_000, 1024), sz(1_000_000, 1024)),
 	}
 }
 
 // Options selects and sizes a suite run.
 type Options struct {
 	Quick    bool
-	N        int      // if > 0, overrides every benchmark's count
-	Only     []string // names or name prefixes ("ring", "uds.tput"); empty = all
-	Dir      string   // parent directory for shared files ("" = TempDir's choice)
+	N        int           // if > 0, overrides every benchmark's count
+	Only     []string      // names or name prefixes ("ring", "uds.tput"); empty = all
+	Dir      string        // parent directory for shared files ("" = TempDir's choice)
+	ProbeN   int           // round trips of each bracketing probe (0 = DefaultProbeN)
+	Timeout  time.Duration // bound on each benchmark (0 = 60 s)
 	Progress func(*Result)
 }
 
@@ -73,7 +75,7 @@ func Selected(name string, only []string) bool {
 // with Err set; the others still run.
 func Run(o Options) []*Result {
 	var out []*Result
-	probeP := Params{N: DefaultProbeN, Dir: o.Dir}
+	probeP := Params{N: o.ProbeN, Dir: o.Dir}
 	for _, e := range Suite() {
 		if !Selected(e.Name, o.Only) {
 			continue
@@ -85,7 +87,7 @@ func Run(o Options) []*Result {
 		if o.N > 0 {
 			p.N = o.N
 		}
-		p.Dir = o.Dir
+		p.Dir, p.Timeout = o.Dir, o.Timeout
 		before, _ := Probe(probeP)
 		r, err := e.Run(p)
 		after, _ := Probe(probeP)
@@ -110,6 +112,9 @@ func Run(o Options) []*Result {
 func placement(before, after int64) string {
 	near := func(ns int64) bool { return time.Duration(ns) < NearThreshold }
 	switch {
+	case singleCPU():
+		return "1cpu" // nothing pinned: both sides share one CPU
+
 	case near(before) && near(after):
 		return "near"
 	case !near(before) && !near(after):

@@ -4,52 +4,74 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 )
 
 // WriteTable prints results as two aligned tables, latency (microseconds)
 // then throughput, each row with its references, ratios, the bracketing
 // probe p50s and the placement; failures are listed last.
 func WriteTable(w io.Writer, rs []*Result) error {
-	var lat, tput, bad []*Result
+	lat := [][]string{{"latency (round trip, us)", "p50", "p90", "p99", "p99.9", "max", "n", "sys/rt", "vs", "ratio", "probe p50 pre/post", "place"}}
+	tput := [][]string{{"throughput (one way)", "size", "Mmsgs/s", "GB/s", "msgs", "secs", "sys/msg", "vs", "ratio", "probe p50 pre/post", "place"}}
+	var bad []*Result
 	for _, r := range rs {
 		switch {
 		case r.Err != "":
 			bad = append(bad, r)
 		case r.Lat != nil:
-			lat = append(lat, r)
-		default:
-			tput = append(tput, r)
-		}
-	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	if len(lat) > 0 {
-		fmt.Fprintln(tw, "latency (round trip, us)\tp50\tp90\tp99\tp99.9\tmax\tn\tsys/rt\tvs\tratio\tprobe p50 before/after\tplacement\t")
-		for _, r := range lat {
 			s := r.Lat
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", r.Name,
-				US(s.P50), US(s.P90), US(s.P99), US(s.P999), US(s.Max), s.Count,
-				sysOp(r), refs(r), ratios(r, "%.2fx"), probes(r), r.Placement)
+			lat = append(lat, []string{r.Name, US(s.P50), US(s.P90), US(s.P99), US(s.P999), US(s.Max),
+				fmt.Sprint(s.Count), sysOp(r), refs(r), ratios(r), probes(r), r.Placement})
+		default:
+			tput = append(tput, []string{r.Name, fmt.Sprint(r.Size), fmt.Sprintf("%.2f", r.MsgsPerSec/1e6),
+				fmt.Sprintf("%.2f", r.BytesPerSec/1e9), fmt.Sprint(r.Msgs), fmt.Sprintf("%.3f", r.Elapsed.Seconds()),
+				sysOp(r), refs(r), ratios(r), probes(r), r.Placement})
 		}
 	}
-	if len(tput) > 0 {
-		if len(lat) > 0 {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t")
-		}
-		fmt.Fprintln(tw, "throughput (one way)\tsize\tMmsgs/s\tGB/s\tmsgs\tsecs\tsys/msg\tvs\tratio\tprobe p50 before/after\tplacement\t")
-		for _, r := range tput {
-			fmt.Fprintf(tw, "%s\t%d\t%.2f\t%.2f\t%d\t%.3f\t%s\t%s\t%s\t%s\t%s\t\n", r.Name, r.Size,
-				r.MsgsPerSec/1e6, r.BytesPerSec/1e9, r.Msgs, r.Elapsed.Seconds(),
-				sysOp(r), refs(r), ratios(r, "%.2fx"), probes(r), r.Placement)
-		}
+	var b strings.Builder
+	if len(lat) > 1 {
+		writeRows(&b, lat)
 	}
-	if err := tw.Flush(); err != nil {
-		return err
+	if len(tput) > 1 {
+		if len(lat) > 1 {
+			b.WriteByte('\n')
+		}
+		writeRows(&b, tput)
+	}
+	if len(lat)+len(tput) > 2 {
+		b.WriteString(legend)
 	}
 	for _, r := range bad {
-		fmt.Fprintf(w, "FAILED %s: %s\n", r.Name, r.Err)
+		fmt.Fprintf(&b, "FAILED %s: %s\n", r.Name, r.Err)
 	}
-	return nil
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+const legend = `
+ratio: latency p50 / the reference's p50 (lower is better; "probe" = this row's own
+  bracketing probes); throughput msgs/s / the reference's (higher is better); ? = not run.
+sys/rt, sys/msg: futex syscalls of both processes per round trip or message.
+place: near = probe p50 < 150 ns before and after; far = both above; mixed = one of each.
+`
+
+// writeRows aligns cells: the first column left, the others right.
+func writeRows(b *strings.Builder, rows [][]string) {
+	width := make([]int, len(rows[0]))
+	for _, row := range rows {
+		for i, c := range row {
+			width[i] = max(width[i], len(c))
+		}
+	}
+	for _, row := range rows {
+		for i, c := range row {
+			if i == 0 {
+				fmt.Fprintf(b, "%-*s", width[i], c)
+			} else {
+				fmt.Fprintf(b, "  %*s", width[i], c)
+			}
+		}
+		b.WriteByte('\n')
+	}
 }
 
 func sysOp(r *Result) string {
@@ -66,7 +88,7 @@ func refs(r *Result) string {
 	return strings.Join(r.Refs, ",")
 }
 
-func ratios(r *Result, format string) string {
+func ratios(r *Result) string {
 	if len(r.Ratios) == 0 {
 		return "-"
 	}
@@ -75,7 +97,7 @@ func ratios(r *Result, format string) string {
 		if x == 0 {
 			s[i] = "?"
 		} else {
-			s[i] = fmt.Sprintf(format, x)
+			s[i] = fmt.Sprintf("%.2fx", x)
 		}
 	}
 	return strings.Join(s, ",")

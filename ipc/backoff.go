@@ -39,7 +39,8 @@ const (
 // Idle implements IdleStrategy.
 func (b *Backoff) Idle(p Parkable) {
 	spins, yields := phase(b.Spins, DefaultBackoffSpins), phase(b.Yields, DefaultBackoffYields)
-	switch b.n++; {
+	b.n++
+	switch {
 	case b.n <= spins:
 		cpuRelax()
 	case b.n <= spins+yields:

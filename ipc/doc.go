@@ -10,19 +10,19 @@
 // temporary name and publishes it atomically; Open checks the header before
 // mapping. The first page is the header, so the data region is page aligned:
 //
-//	 file offset
-//	 0      +-------+------+------+-------+-------+-----+-----------+
-//	        | magic | vers | kind | flags | hsize | pad | data size |   8+4+2+2+4+4+8
-//	 32     +-------+------+------+-------+-------+-----+-----------+
-//	        | creator pid | creator start time | created (unix ns)  |   8+8+8
-//	 56     +-------------+--------------------+--------------------+
-//	        | param: 64 app-defined bytes (ring capacity, ...)      |   64
-//	 120    +-------------------------------------------------------+
-//	        | crc32c of [0,120) |  zero padding to 4096              |   4
-//	 4096   +===================+===================================+
-//	        | data region (DataSize bytes, page aligned)            |
-//	        | rings, counters, doorbells: owned by the layer above  |
-//	        +-------------------------------------------------------+
+//	file offset
+//	0      +-------+------+------+-------+-------+-----+-----------+
+//	       | magic | vers | kind | flags | hsize | pad | data size |   8+4+2+2+4+4+8
+//	32     +-------+------+------+-------+-------+-----+-----------+
+//	       | creator pid | creator start time | created (unix ns)  |   8+8+8
+//	56     +-------------+--------------------+--------------------+
+//	       | param: 64 app-defined bytes (ring capacity, ...)      |   64
+//	120    +-------------------------------------------------------+
+//	       | crc32c of [0,120) |  zero padding to 4096              |   4
+//	4096   +===================+===================================+
+//	       | data region (DataSize bytes, page aligned)            |
+//	       | rings, counters, doorbells: owned by the layer above  |
+//	       +-------------------------------------------------------+
 //
 // All header fields are little-endian and immutable after Create; all
 // mutable shared state lives in the data region. header.go derives the

@@ -45,7 +45,8 @@ type Condition interface {
 // sync/atomic operations are sequentially consistent, so the two stores and
 // two loads fall in one total order, and whichever store comes second is
 // followed by a load that sees the first: either Ready sees the data (the
-// waiter returns without sleeping) or the ringer sees waiters > 0 and rings.
+// waiter returns without sleeping) or the ringer sees waiters > 0 and rings
+// (or both, which only costs a needless wake).
 // If it rings, it bumps seq after the waiter's load of s (that load precedes
 // the waiter's waiters++ which the ringer saw). Then either the bump lands
 // before futex_wait checks *seq == s, so futex_wait returns at once (EAGAIN),

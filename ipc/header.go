@@ -10,12 +10,12 @@ import (
 // the CPU. These constants are part of the on-disk format: change them only
 // together with LayoutVersion.
 //
-//	 0       8      12    14    16     20     24          32          40          48          56           120    124 .. 4096
-//	 +-------+------+-----+-----+------+------+-----------+-----------+-----------+-----------+------------+------+---------+
-//	 | magic | vers | kind|flags| hsize| pad  | data size | creator   | creator   | created   | param      | crc  | zero    |
-//	 | [8]b  | u32  | u16 | u16 | u32  | u32  | u64       | pid i64   | start u64 | ns i64    | [64]byte   | u32  | ...     |
-//	 +-------+------+-----+-----+------+------+-----------+-----------+-----------+-----------+------------+------+---------+
-//	 crc = CRC32-C (Castagnoli) over bytes [0, 120); the data region starts at HeaderSize = 4096.
+//	0       8      12    14    16     20     24          32          40          48          56           120    124 .. 4096
+//	+-------+------+-----+-----+------+------+-----------+-----------+-----------+-----------+------------+------+---------+
+//	| magic | vers | kind|flags| hsize| pad  | data size | creator   | creator   | created   | param      | crc  | zero    |
+//	| [8]b  | u32  | u16 | u16 | u32  | u32  | u64       | pid i64   | start u64 | ns i64    | [64]byte   | u32  | ...     |
+//	+-------+------+-----+-----+------+------+-----------+-----------+-----------+-----------+------------+------+---------+
+//	crc = CRC32-C (Castagnoli) over bytes [0, 120); the data region starts at HeaderSize = 4096.
 //
 // Each offset is the previous offset plus the previous field's size, so the
 // diagram and the constants cannot drift apart silently: header_test.go
@@ -59,8 +59,8 @@ const (
 	LayoutVersion = 1
 )
 
-// Magic starts every segment file.
-var Magic = [sizeMagic]byte{'S', 'H', 'M', 'B', 'U', 'S', 0, 1}
+// magic starts every segment file ("SHMBUS\x00\x01").
+var magic = [sizeMagic]byte{'S', 'H', 'M', 'B', 'U', 'S', 0, 1}
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
@@ -74,9 +74,9 @@ type Header struct {
 	DataSize     uint64          // bytes in the data region
 	CreatorPID   int64           // PID of the creating process
 	CreatorStart uint64          // its start time, clock ticks since boot
-	CreatedNanos int64           // wall clock at creation, Unix nanoseconds
+	CreatedNanos int64           // wall clock at creation, Unix ns (for humans, not for ordering)
 	Param        [ParamSize]byte // app-defined (e.g. ring capacity)
-	Checksum     uint32          // CRC32-C of bytes [0, offChecksum)
+	Checksum     uint32          // CRC32-C of bytes [0, 120)
 }
 
 // EncodeHeader writes h, the magic and a fresh checksum into dst, which must
@@ -87,7 +87,7 @@ func EncodeHeader(dst []byte, h Header) error {
 		return fmt.Errorf("encode header: %d bytes, need %d: %w", len(dst), EncodedHeaderLen, ErrShortBuffer)
 	}
 	le := binary.LittleEndian
-	copy(dst[offMagic:], Magic[:])
+	copy(dst[offMagic:], magic[:])
 	le.PutUint32(dst[offVersion:], h.Version)
 	le.PutUint16(dst[offKind:], uint16(h.Kind))
 	le.PutUint16(dst[offFlags:], h.Flags)
@@ -116,8 +116,8 @@ func ValidateHeader(b []byte, want Kind, fileSize int64) (Header, error) {
 		return h, fmt.Errorf("header is %d bytes, need %d: %w", len(b), EncodedHeaderLen, ErrTruncated)
 	}
 	le := binary.LittleEndian
-	if [sizeMagic]byte(b[offMagic:offMagic+sizeMagic]) != Magic {
-		return h, fmt.Errorf("magic is %q, want %q: %w", b[offMagic:offMagic+sizeMagic], Magic[:], ErrBadMagic)
+	if [sizeMagic]byte(b[offMagic:offMagic+sizeMagic]) != magic {
+		return h, fmt.Errorf("magic is %q, want %q: %w", b[offMagic:offMagic+sizeMagic], magic[:], ErrBadMagic)
 	}
 	h.Version = le.Uint32(b[offVersion:])
 	if h.Version != LayoutVersion {

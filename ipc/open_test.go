@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // corrupt creates a valid 8 KiB-data spsc segment "s" in a fresh dir, closes
@@ -117,5 +119,12 @@ func TestOpenNotFoundIsNotExist(t *testing.T) {
 	_, err := Open("nope", KindSPSC, WithDir(t.TempDir()))
 	if !errors.Is(err, ErrNotFound) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+func mkfifo(t *testing.T, path string) {
+	t.Helper()
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,6 +1,4 @@
 package ipc
 
 // cpuRelax executes one PAUSE instruction (pause_amd64.s).
-//
-//go:noescape
 func cpuRelax()

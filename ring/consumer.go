@@ -27,12 +27,13 @@ type Consumer struct {
 	capacity uint64
 	maxLen   int32
 
-	head     uint64 // local copy; the shared word is written, never read back
-	bell     *ipc.Doorbell
-	roomBell *ipc.Doorbell
-	err      error
-	o        options
-	closed   bool
+	head      uint64 // local copy; the shared word is written, never read back
+	published uint64 // the head last stored in shared memory
+	bell      *ipc.Doorbell
+	roomBell  *ipc.Doorbell
+	err       error
+	o         options
+	closed    bool
 }
 
 // NewConsumer attaches the consumer side of the SPSC ring in region. It fails
@@ -59,15 +60,16 @@ func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
 	}
 	r.add64(spscCountersOffset+ctrConsumerAttachOffset, 1)
 	return &Consumer{
-		r:        r,
-		data:     b[spscDataOffset : spscDataOffset+capacity],
-		mask:     uint64(capacity - 1),
-		capacity: uint64(capacity),
-		maxLen:   int32(SPSCMaxPayload(capacity) + HeaderLength),
-		head:     r.load64(spscHeadOffset),
-		bell:     bell,
-		roomBell: roomBell,
-		o:        o,
+		r:         r,
+		data:      b[spscDataOffset : spscDataOffset+capacity],
+		mask:      uint64(capacity - 1),
+		capacity:  uint64(capacity),
+		maxLen:    int32(SPSCMaxPayload(capacity) + HeaderLength),
+		head:      r.load64(spscHeadOffset),
+		published: r.load64(spscHeadOffset),
+		bell:      bell,
+		roomBell:  roomBell,
+		o:         o,
 	}, nil
 }
 
@@ -80,7 +82,9 @@ func (c *Consumer) Read(h Handler, limit int) int {
 	}
 	head := c.head
 	n := 0
-	for limit <= 0 || n < limit {
+	// One pass covers at most one ring's worth of bytes, so a Read call
+	// does bounded work even when a fast producer keeps refilling.
+	for (limit <= 0 || n < limit) && head-c.head < c.capacity {
 		idx := head & c.mask
 		// Acquire: pairs with the producer's publishing store; everything the
 		// producer wrote before it (payload, later headers of the batch) is
@@ -90,9 +94,15 @@ func (c *Consumer) Read(h Handler, limit int) int {
 			break
 		}
 		alen := uint64(align(int(length), RecordAlignment))
-		if length < HeaderLength || alen > c.capacity-idx || (length > c.maxLen && typ != TypePadding) {
-			c.err = fmt.Errorf("record at position %d (index %d): length %d outside [%d, %d]: %w",
-				head, idx, length, HeaderLength, min(c.maxLen, int32(c.capacity-idx)), ErrCorrupt)
+		// Legitimate records fit before the end of the buffer and carry at
+		// most maxLen bytes. Padding longer than that is only ever the wrap
+		// filler: it starts past index 0 and ends exactly at the buffer end.
+		// (Garbage such as a padding record spanning the whole ring would
+		// otherwise let a hostile producer keep the consumer skipping.)
+		if length < HeaderLength || alen > c.capacity-idx ||
+			(length > c.maxLen && (typ != TypePadding || idx == 0 || alen != c.capacity-idx)) {
+			c.err = fmt.Errorf("record at position %d (index %d): type %#x length %d outside [%d, %d]: %w",
+				head, idx, typ, length, HeaderLength, min(c.maxLen, int32(c.capacity-idx)), ErrCorrupt)
 			break
 		}
 		if typ != TypePadding {
@@ -100,16 +110,26 @@ func (c *Consumer) Read(h Handler, limit int) int {
 			n++
 		}
 		head += alen
+		// On a long pass, hand room back every quarter ring so that the
+		// producer is not stalled until the pass ends.
+		if head-c.published >= c.capacity/4 {
+			c.publish(head)
+		}
 	}
-	if head != c.head {
-		c.head = head
-		// Release: our reads of the records happen before the producer may
-		// reuse their bytes. Sequentially consistent, so it also orders
-		// before the room doorbell's load of the waiter count.
-		c.r.store64(spscHeadOffset, head)
-		c.roomBell.Ring()
+	if head != c.published {
+		c.publish(head)
 	}
+	c.head = head
 	return n
+}
+
+// publish stores the head. Release: our reads of the records happen before
+// the producer may reuse their bytes. Sequentially consistent, so it also
+// orders before the room doorbell's load of the waiter count.
+func (c *Consumer) publish(head uint64) {
+	c.published = head
+	c.r.store64(spscHeadOffset, head)
+	c.roomBell.Ring()
 }
 
 // Ready reports whether a committed record is waiting (ipc.Parkable).

@@ -35,62 +35,96 @@ func NewMPMCConsumer(b []byte, opts ...Option) (*MPMCConsumer, error) {
 	return &MPMCConsumer{q: q, stuckPos: ^uint64(0)}, nil
 }
 
+// maxRun is the most slots one consumer claims with one CAS.
+const maxRun = 32
+
 // Read takes up to limit records (<= 0: all available) and hands each to h.
-// Returns the number handed over; never blocks.
+// Returns the number handed over; never blocks. Consecutive committed slots
+// are claimed as a run with one CAS on the dequeue position, so a busy ring
+// costs one contended atomic per run, not per record.
 func (c *MPMCConsumer) Read(h Handler, limit int) int {
 	n := 0
 	for limit <= 0 || n < limit {
-		ok, got := c.readOne(h)
-		if !ok {
+		want := maxRun
+		if limit > 0 && limit-n < want {
+			want = limit - n
+		}
+		pos, k := c.claimRun(want)
+		if k == 0 {
 			break
 		}
-		if got {
-			n++
+		for i := uint64(0); i < k; i++ {
+			if c.take(pos+i, h) {
+				n++
+			}
 		}
 	}
 	return n
 }
 
-// readOne takes one slot. ok is false when nothing is ready; got reports
-// whether a record reached h (revoked and aborted slots do not).
-func (c *MPMCConsumer) readOne(h Handler) (ok, got bool) {
+// claimRun claims up to want consecutive committed slots from the dequeue
+// position; it returns the first position and how many it claimed.
+func (c *MPMCConsumer) claimRun(want int) (uint64, uint64) {
 	q := &c.q
 	pos := q.r.load64(mpmcDequeueOffset)
-	var so int
-	var seq uint64
 	for {
-		so = q.slot(pos)
-		seq = q.r.load64(so + slotSeqOffset)
+		so := q.slot(pos)
+		seq := q.r.load64(so + slotSeqOffset)
 		s := seq &^ abandonedBit
 		if s == pos+1 {
-			if q.r.cas64(mpmcDequeueOffset, pos, pos+1) {
-				break
+			// Extend the run while the next slots are committed too. Their
+			// seq cannot change under us once we own them: producers touch a
+			// slot only when seq equals their position, consumers only after
+			// winning the dequeue CAS, which fails if anyone moved it.
+			k := uint64(1)
+			for k < uint64(want) && q.r.load64(q.slot(pos+k)+slotSeqOffset)&^abandonedBit == pos+k+1 {
+				k++
+			}
+			if q.r.cas64(mpmcDequeueOffset, pos, pos+k) {
+				return pos, k
 			}
 			pos = q.r.load64(mpmcDequeueOffset)
 			continue
 		}
-		if s == pos {
+		if s < pos+1 {
+			// pos: free or claimed and not committed; below pos: the
+			// consumer of the previous lap is still reading it.
 			c.empties++
-			if c.empties%stuckCheckEvery == 0 && q.r.load64(mpmcEnqueueOffset) > pos {
+			if s == pos && c.empties%stuckCheckEvery == 0 && q.r.load64(mpmcEnqueueOffset) > pos {
 				c.checkStuck(so, pos)
 			}
-			return false, false
+			return 0, 0
 		}
-		pos = q.r.load64(mpmcDequeueOffset)
+		// seq is past pos+1 only once another consumer moved the dequeue
+		// position past pos; if it did not move, seq is garbage.
+		if next := q.r.load64(mpmcDequeueOffset); next != pos {
+			pos = next
+			continue
+		}
+		if c.err == nil {
+			c.err = fmt.Errorf("slot at position %d: sequence %#x impossible: %w", pos, seq, ErrCorrupt)
+		}
+		return 0, 0
 	}
-	// We own the slot until we store its next seq.
+}
+
+// take handles the claimed slot at pos and frees it; it reports whether a
+// record reached h (revoked and aborted slots do not).
+func (c *MPMCConsumer) take(pos uint64, h Handler) bool {
+	q := &c.q
+	so := q.slot(pos)
 	free := pos + q.slots
-	if seq&abandonedBit != 0 {
+	if q.r.load64(so+slotSeqOffset)&abandonedBit != 0 {
 		owner, known := q.ownerOf(so, pos)
 		if known && q.o.alive(owner) {
 			free |= abandonedBit // quarantine: its producer may still write
 		}
 		q.r.store64(so+slotSeqOffset, free)
 		q.roomBell.Ring()
-		return true, false
+		return false
 	}
 	length, typ, flags := splitHeader(q.r.load64(so + slotHeaderOffset))
-	got = false
+	got := false
 	if typ != TypePadding {
 		if length < HeaderLength || int(length)-HeaderLength > q.maxPay {
 			if c.err == nil {
@@ -105,7 +139,7 @@ func (c *MPMCConsumer) readOne(h Handler) (ok, got bool) {
 	// Release: our reads of the slot happen before a producer reuses it.
 	q.r.store64(so+slotSeqOffset, free)
 	q.roomBell.Ring()
-	return true, got
+	return got
 }
 
 // checkStuck revokes the claim at pos when its producer is dead, or when it

@@ -96,7 +96,13 @@ func (p *MPMCProducer) Claim(typ uint16, n int) ([]byte, error) {
 			q.count(ctrFullOffset)
 			return nil, ErrFull
 		default:
-			pos = q.r.load64(mpmcEnqueueOffset)
+			// seq is past pos only once another producer moved the enqueue
+			// position past pos; if it did not move, seq is garbage.
+			next := q.r.load64(mpmcEnqueueOffset)
+			if next == pos {
+				return nil, fmt.Errorf("slot at position %d: sequence %#x impossible: %w", pos, seq, ErrCorrupt)
+			}
+			pos = next
 		}
 	}
 }

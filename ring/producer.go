@@ -164,10 +164,13 @@ func (p *Producer) Claim(typ uint16, n int) ([]byte, error) {
 		tail += pad
 		idx = 0
 	}
-	// Zero the header after this record first, then mark this one claimed.
-	// Both are plain stores; the atomic store that publishes orders them.
-	storeRelaxed(p.hdr((idx+alen)&p.mask), 0)
-	storeRelaxed(p.hdr(idx), makeHeader(-int32(length), typ, 0))
+	// Outside a batch, mark the claim (negative length) so that a takeover
+	// can count it if we die. Inside a batch the word stays as it is: the
+	// batch's first, still negative, header hides it, and Flush marks it if
+	// it is still open then.
+	if !p.pending {
+		storeRelaxed(p.hdr(idx), makeHeader(-int32(length), typ, 0))
+	}
 	p.claimed, p.claimIdx, p.claimLen, p.claimTyp, p.flags = true, idx, int32(length), typ, 0
 	p.tail = tail + alen
 	off := idx + HeaderLength
@@ -227,20 +230,23 @@ func (p *Producer) Flush() {
 		return
 	}
 	p.pending = false
-	storeRelaxed(p.r.u64(spscTailOffset), p.tail-p.openClaimLen())
+	// Keep the invariant for the new end of published data: the word there
+	// is the open claim's header (marked negative) or, with no claim open,
+	// zeroed. Plain stores, ordered by the publishing store below.
+	end := p.tail
+	if p.claimed {
+		end -= uint64(align(int(p.claimLen), RecordAlignment))
+		storeRelaxed(p.hdr(p.claimIdx), makeHeader(-p.claimLen, p.claimTyp, 0))
+	} else {
+		storeRelaxed(p.hdr(end&p.mask), 0)
+	}
+	storeRelaxed(p.r.u64(spscTailOffset), end)
 	// The release: every payload and header written before is visible to a
 	// consumer that loads this header (acquire). Being sequentially
 	// consistent, it also orders before the doorbell's load of the waiter
 	// count, which is what makes the wake-up protocol lossless.
 	p.r.store64(spscDataOffset+int(p.pendingIdx), p.pendingHdr)
 	p.bell.Ring()
-}
-
-func (p *Producer) openClaimLen() uint64 {
-	if !p.claimed {
-		return 0
-	}
-	return uint64(align(int(p.claimLen), RecordAlignment))
 }
 
 // Write copies payload into a new record and publishes it.
@@ -261,6 +267,17 @@ func (p *Producer) hdr(idx uint64) *uint64 { return p.r.u64(spscDataOffset + int
 func (p *Producer) Ready() bool {
 	p.headCache = p.r.load64(spscHeadOffset)
 	return p.tail+p.wantRoom-p.headCache <= p.capacity
+}
+
+// Free returns how many bytes a claim could use now (one record's header
+// and alignment included), reading the consumer's head.
+func (p *Producer) Free() int {
+	p.headCache = p.r.load64(spscHeadOffset)
+	used := p.tail - p.headCache + HeaderLength
+	if used >= p.capacity {
+		return 0
+	}
+	return int(p.capacity - used)
 }
 
 // Doorbell is the doorbell the consumer rings when it frees room.

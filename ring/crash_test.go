@@ -1,0 +1,314 @@
+package ring
+
+// Crash tests: producer and consumer processes are killed with SIGKILL at the
+// worst moments, and the ring must neither lose, tear nor invent a record,
+// nor stay wedged. The harness is in xproc_test.go.
+
+import (
+	"errors"
+	"math/rand/v2"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/shmbus/shmbus/ipc"
+)
+
+// TestKillProducerBetweenClaimAndCommit kills an SPSC producer process
+// between Claim and Commit. Its half-written record must never reach the
+// consumer, which gets exactly the K committed records and is not wedged.
+// While the producer lives nobody else may attach as producer; once it is
+// dead a new producer takes over, counts the abandoned claim, and its
+// records follow the K in order. In "drained" the consumer has read all K
+// when the producer dies; in "backlog" a few are still unread, so the new
+// producer must find where they end and not write over them.
+func TestKillProducerBetweenClaimAndCommit(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		left int // committed records still unread when the producer dies
+	}{{"drained", 0}, {"backlog", 8}} { // 8 records of <= 324 bytes, a wrap's padding and the claim fit in 4 KiB
+		t.Run(tc.name, func(t *testing.T) { testKillProducerMidClaim(t, tc.left) })
+	}
+}
+
+func testKillProducerMidClaim(t *testing.T, left int) {
+	const claimLen = 100
+	k, m := xpScale(5_000, 500), xpScale(5_000, 500)
+	dl := xpDeadline(t)
+	seg, a := xpSPSCSegment(t, 4<<10, xpNearWrap(64<<10))
+	b := seg.Data()
+	g := xpNewGroup(t)
+	c, err := NewConsumer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	a.Stream, a.N, a.Batch, a.Claim, a.Seed = 1, k, 4, claimLen, rand.Uint64()
+	child := xpStart(t, "spsc-produce", a)
+	chk := &xpChecker{stream: 1, switches: true}
+	if err := xpReadSPSC(c, chk, chk.upTo(k-left), k-left, xpStopAt(dl, child.exited), nil); err != nil {
+		t.Fatalf("consumer: %v; %v stderr:\n%s", err, child, child.errb.String())
+	}
+	child.expect(t, "claimed", dl)
+	if left == 0 {
+		// Everything before the claim is published now: a read must find
+		// nothing more, and the claimed record must not look ready.
+		if n := c.Read(chk.handle, 0); n != 0 || chk.err != nil || c.Ready() {
+			t.Fatalf("consumer got %d records past the %d committed (ready: %v, err: %v)", n, k, c.Ready(), chk.err)
+		}
+	} else if !c.Ready() {
+		t.Fatalf("%d committed records unread, but the consumer sees none ready", left)
+	}
+	if _, err := NewProducer(b); !errors.Is(err, ErrAttached) {
+		t.Fatalf("producer attach while the owner lives: %v, want ErrAttached", err)
+	}
+
+	child.mustKill(t)
+	if left == 0 {
+		if n := c.Read(chk.handle, 0); n != 0 || c.Err() != nil || chk.err != nil {
+			t.Fatalf("after the kill the consumer got %d records (err %v, %v), want none", n, c.Err(), chk.err)
+		}
+	}
+	p, err := NewProducer(b)
+	if err != nil {
+		t.Fatalf("producer attach after the owner died: %v", err)
+	}
+	if s := p.Stats(); s.RecoveredClaims != 1 || s.RecoveredBytes != HeaderLength+claimLen || s.ProducerAttach != 2 {
+		t.Fatalf("stats after takeover %+v: want 1 recovered claim of %d bytes, 2 producer attaches", s, HeaderLength+claimLen)
+	}
+	w := &xpSPSCWriter{p: p, stream: 2, batch: 4, rng: rand.New(rand.NewPCG(a.Seed, 9)), stop: xpStopAt(dl, g.halted)}
+	errc := g.run(func() error { return w.write(0, m) })
+	if err := xpReadSPSC(c, chk, chk.upTo(k+m), 0, xpStopAt(dl), nil); err != nil {
+		t.Fatalf("consumer after takeover: %v", err)
+	}
+	xpWait(t, "new producer", errc, dl)
+	if n := c.Read(chk.handle, 0); n != 0 || chk.count[1] != k || chk.count[2] != m {
+		t.Fatalf("consumer got %v (then %d more), want %d of stream 1 then %d of stream 2", chk.count, n, k, m)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKillProducerAtRandomMoments kills streaming SPSC producer processes at
+// random moments, each new one taking over from the dead one; then the
+// parent takes over for good. The consumer, reading all along, must see an
+// intact, gap-free prefix of each killed producer's stream, in order, then
+// all of the last producer's records.
+func TestKillProducerAtRandomMoments(t *testing.T) {
+	kills, m := xpScale(20, 5), xpScale(5_000, 500)
+	dl := xpDeadline(t)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	seg, a := xpSPSCSegment(t, 4<<10, xpNearWrap(16<<10))
+	b := seg.Data()
+	g := xpNewGroup(t)
+	c, err := NewConsumer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	final := uint32(kills + 1)
+	chk := &xpChecker{stream: 1, switches: true}
+	errc := g.run(func() error {
+		return xpReadSPSC(c, chk, func() bool { return chk.count[final] >= m }, 0, xpStopAt(dl, g.halted), nil)
+	})
+
+	for i := 1; i <= kills; i++ {
+		pa := a
+		pa.Stream, pa.N, pa.Batch, pa.Seed = uint32(i), 1<<40, 8, rng.Uint64()
+		if i%2 == 1 {
+			pa.Hold = 50 * time.Microsecond // most of the time inside a claim
+		}
+		child := xpStart(t, "spsc-produce", pa)
+		child.expect(t, "ready", dl) // attached: the previous owner counted as dead
+		time.Sleep(time.Duration(rng.IntN(3000)) * time.Microsecond)
+		child.mustKill(t)
+	}
+	p, err := NewProducer(b)
+	if err != nil {
+		t.Fatalf("producer attach after %d kills: %v", kills, err)
+	}
+	s := p.Stats()
+	t.Logf("%d kills left %d abandoned claims (%d bytes)", kills, s.RecoveredClaims, s.RecoveredBytes)
+	if s.RecoveredClaims > uint64(kills) || s.ProducerAttach != uint64(kills+1) {
+		t.Fatalf("stats %+v: want at most %d recovered claims and %d producer attaches", s, kills, kills+1)
+	}
+	w := &xpSPSCWriter{p: p, stream: final, batch: 8, rng: rand.New(rand.NewPCG(seed, 2)), stop: xpStopAt(dl, g.halted)}
+	if err := w.write(0, m); err != nil {
+		t.Fatalf("producer after takeover: %v", err)
+	}
+	xpWait(t, "consumer", errc, dl)
+	t.Logf("records per producer: %v", chk.count)
+	if n := c.Read(chk.handle, 0); n != 0 || chk.count[final] != m {
+		t.Fatalf("consumer got %d of the last producer's records (then %d more), want %d", chk.count[final], n, m)
+	}
+}
+
+// TestKillMPMCProducerMidClaim kills an MPMC producer process holding a
+// claim, with another producer's records queued behind it. Consumers must
+// revoke the dead claim and deliver every other record. While the owner
+// lives the claim must hold (the stuck timeout is a minute); once it is dead,
+// the consumers see it dead and recover the slot long before that minute
+// (the test's own deadline comes first), which proves death detection did it.
+func TestKillMPMCProducerMidClaim(t *testing.T) {
+	const slots = 16
+	n := xpScale(20_000, 2_000)
+	dl := xpDeadline(t)
+	start := uint64(1 << 56) // the stuck claim sits where the owner word's 56-bit position field wraps to 0
+	seg, a := xpMPMCSegment(t, slots, start)
+	b := seg.Data()
+	g := xpNewGroup(t)
+
+	a.Claim = 100
+	child := xpStart(t, "mpmc-claim", a)
+	if pos := child.expect(t, "claimed", dl); pos != strconv.FormatUint(start, 10) {
+		t.Fatalf("child claimed position %s, want %d", pos, start)
+	}
+	p, err := NewMPMCProducer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errp := g.run(func() error { return xpWriteMPMC(p, 2, n, xpStopAt(dl, g.halted)) })
+	var got atomic.Int64
+	var polls [2]atomic.Int64 // empty polls per consumer
+	sinks := make([]*xpSink, 2)
+	errcs := make([]<-chan error, 2)
+	for i := range sinks {
+		c, err := NewMPMCConsumer(b, WithStuckTimeout(time.Minute))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := &xpSink{}
+		sinks[i] = s
+		h := func(typ, flags uint16, pl []byte) { s.handle(typ, flags, pl); got.Add(1) }
+		done := func() bool { polls[i].Add(1); return got.Load() >= int64(n) }
+		errcs[i] = g.run(func() error { return xpReadMPMC(c, h, done, xpStopAt(dl, g.halted)) })
+	}
+
+	// The ring fills up behind the live claim; the consumers poll it over
+	// and over, and must not take it.
+	xpPoll(t, "ring full behind the claim", dl, func() bool { return xpMPMCStats(t, b).Enqueued-start == slots })
+	before := [2]int64{polls[0].Load(), polls[1].Load()}
+	time.Sleep(20 * time.Millisecond) // many liveness checks' worth (at most one per ms)
+	xpPoll(t, "consumers poll the stuck claim", dl, func() bool {
+		return polls[0].Load() > before[0]+1000 && polls[1].Load() > before[1]+1000
+	})
+	if s := xpMPMCStats(t, b); got.Load() != 0 || s.RecoveredClaims != 0 {
+		t.Fatalf("while its owner lives: %d records read past the claim, %d claims recovered; want 0, 0", got.Load(), s.RecoveredClaims)
+	}
+
+	child.mustKill(t)
+	for i, errc := range errcs {
+		xpWait(t, "consumer "+strconv.Itoa(i)+" (a dead owner's claim must be revoked well before the 1-minute stuck timeout)", errc, dl)
+	}
+	xpWait(t, "producer", errp, dl)
+	for i, s := range sinks {
+		if s.err != nil {
+			t.Fatalf("consumer %d: %v", i, s.err)
+		}
+	}
+	xpCheckExactlyOnce(t, [][]uint64{sinks[0].got, sinks[1].got}, map[uint32]int{2: n})
+	if s := xpMPMCStats(t, b); s.RecoveredClaims != 1 || s.Enqueued-start != uint64(n+1) || s.Dequeued != s.Enqueued {
+		t.Fatalf("stats %+v: want 1 recovered claim and %d positions used from %d, all dequeued", s, n+1, start)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestKillConsumer kills SPSC consumer processes mid-stream, one after
+// another, while the parent keeps producing; then the parent consumes the
+// rest. While a consumer lives nobody else may attach as consumer; once it is
+// dead the next one attaches and starts exactly at the head the dead one last
+// published. Records from that head on may be seen twice (at-least-once),
+// but none is skipped or torn, and none before a head a consumer said it had
+// published is seen again.
+func TestKillConsumer(t *testing.T) {
+	kills, n := xpScale(5, 2), xpScale(60_000, 10_000)
+	dl := xpDeadline(t)
+	seed := rand.Uint64()
+	t.Logf("seed %d", seed)
+	rng := rand.New(rand.NewPCG(seed, 1))
+	seg, a := xpSPSCSegment(t, 4<<10, xpNearWrap(128<<10))
+	b := seg.Data()
+	g := xpNewGroup(t)
+
+	p, err := NewProducer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := make([]uint64, n) // where each record starts; read after the producer is done
+	w := &xpSPSCWriter{
+		p: p, stream: 1, batch: 8, rng: rand.New(rand.NewPCG(seed, 2)), stop: xpStopAt(dl, g.halted),
+		at: func(seq, pos uint64) { starts[seq] = pos },
+	}
+	errp := g.run(func() error { return w.write(0, n) })
+
+	// One dead consumer's hand-over to the next.
+	type handover struct {
+		head  uint64 // the published head the consumer attached at
+		first uint64 // the seq it got first
+		acked int    // records it said it had consumed, head published
+	}
+	var hs []handover
+	for i := 0; i < kills; i++ {
+		head := xpSPSCStats(t, b).Head
+		ca := a
+		ca.Stream = 1 // N == 0: from the head on, until killed
+		child := xpStart(t, "spsc-consume", ca)
+		child.expect(t, "ready", dl)
+		if _, err := NewConsumer(b); !errors.Is(err, ErrAttached) {
+			t.Fatalf("consumer attach while the owner lives: %v, want ErrAttached", err)
+		}
+		first := child.expectInt(t, "first", dl)
+		want := 64 + rng.IntN(n/(4*kills))
+		for got := 0; got < want; got = child.expectInt(t, "progress", dl) {
+		}
+		time.Sleep(time.Duration(rng.IntN(2000)) * time.Microsecond)
+		child.mustKill(t)
+		hs = append(hs, handover{head: head, first: uint64(first), acked: child.lastInt("progress")})
+	}
+	if bell, err := ipc.NewDoorbell(b[spscConsumerBellOffset:]); err == nil {
+		t.Logf("consumer doorbell: %d waiters recorded with no consumer alive", bell.Waiters())
+	}
+	head := xpSPSCStats(t, b).Head
+	c, err := NewConsumer(b)
+	if err != nil {
+		t.Fatalf("consumer attach after the owner died: %v", err)
+	}
+	if c.Position() != head {
+		t.Fatalf("new consumer at position %d, want the published head %d", c.Position(), head)
+	}
+	chk := &xpChecker{stream: 1, anyFirst: true}
+	if err := xpReadSPSC(c, chk, func() bool { return chk.n > 0 && chk.next == uint64(n) }, 0, xpStopAt(dl), nil); err != nil {
+		t.Fatalf("last consumer: %v", err)
+	}
+	xpWait(t, "producer", errp, dl)
+
+	// seqAt is the first record starting at or after position h.
+	seqAt := func(h uint64) uint64 {
+		for seq, pos := range starts {
+			if int64(pos-h) >= 0 {
+				return uint64(seq)
+			}
+		}
+		return uint64(n)
+	}
+	hs = append(hs, handover{head: head, first: chk.first, acked: chk.n})
+	for i, h := range hs {
+		if want := seqAt(h.head); h.first != want {
+			t.Errorf("consumer %d started at seq %d, want %d: the first record at the head %d it attached at", i, h.first, want, h.head)
+		}
+		if i+1 < len(hs) {
+			if next := hs[i+1].first; next < h.first+uint64(h.acked) {
+				t.Errorf("consumer %d said it had consumed seq %d..%d, yet the next started at seq %d", i, h.first, h.first+uint64(h.acked)-1, next)
+			}
+		}
+	}
+	if want := n - int(chk.first); chk.n != want {
+		t.Errorf("last consumer got %d records from seq %d, want %d", chk.n, chk.first, want)
+	}
+	t.Logf("hand-overs: %+v", hs)
+}
