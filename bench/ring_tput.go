@@ -123,10 +123,8 @@ func waitRoom(p *ring.Producer, err error, g *guard) error {
 	p.Flush()
 	var spin ipc.BusySpin
 	for k := 1; ; k++ {
-		if p.Ready() {
-			if s := p.Stats(); s.Capacity-int(s.Used()) >= min(TputBatchBytes, s.Capacity/2) {
-				return nil
-			}
+		if p.Free() >= TputBatchBytes {
+			return nil
 		}
 		if k%spinCheck == 0 {
 			if err := g.check(); err != nil {

@@ -39,6 +39,10 @@ func Suite() []Entry {
 		e("ring.pingpong/spin", []string{"probe"}, RingPingPong, idle(10_000_000, "spin"), idle(1_000_000, "spin")),
 		e("ring.pingpong/backoff", []string{"probe"}, RingPingPong, idle(10_000_000, "backoff"), idle(1_000_000, "backoff")),
 		e("ring.pingpong/block", []string{"futex.block"}, RingPingPong, idle(200_000, "block"), idle(20_000, "block")),
+		e("chan.mpmc/64", none, ChanMPMC, sz(20_000_000, 64), sz(2_000_000, 64)),
+		e("ring.inproc/64", []string{"chan.tput/64"}, RingInProc, sz(50_000_000, 64), sz(5_000_000, 64)),
+		e("ring.inproc/1024", []string{"chan.tput/1024"}, RingInProc, sz(10_000_000, 1024), sz(1_000_000, 1024)),
+		e("mpmc.inproc/64", []string{"chan.mpmc/64"}, MPMCInProc, sz(20_000_000, 64), sz(2_000_000, 64)),
 		e("ring.tput/64", []string{"uds.tput/64", "chan.tput/64"}, RingThroughput, sz(50_000_000, 64), sz(5_000_000, 64)),
 		e("ring.tput/1024", []string{"uds.tput/1024", "chan.tput/1024"}, RingThroughput, sz(10_000_000, 1024), sz(1_000_000, 1024)),
 	}
