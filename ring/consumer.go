@@ -77,6 +77,18 @@ func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
 // one pass, then publishes the new head once. It returns the number of
 // records handed over (padding is not counted). It never blocks.
 func (c *Consumer) Read(h Handler, limit int) int {
+	return c.read(h, nil, limit)
+}
+
+// ReadWhile is Read with a handler that may refuse a record: when h returns
+// false, that record stays in the ring (it is the next one read) and the
+// pass ends. A router uses it to hold a publisher back while a subscriber
+// has no room, without copying the record out.
+func (c *Consumer) ReadWhile(h func(typ, flags uint16, payload []byte) bool, limit int) int {
+	return c.read(nil, h, limit)
+}
+
+func (c *Consumer) read(h Handler, hw func(typ, flags uint16, payload []byte) bool, limit int) int {
 	if c.err != nil || c.closed {
 		return 0
 	}
@@ -106,7 +118,12 @@ func (c *Consumer) Read(h Handler, limit int) int {
 			break
 		}
 		if typ != TypePadding {
-			h(typ, flags, c.data[idx+HeaderLength:idx+uint64(length):idx+uint64(length)])
+			payload := c.data[idx+HeaderLength : idx+uint64(length) : idx+uint64(length)]
+			if h != nil {
+				h(typ, flags, payload)
+			} else if !hw(typ, flags, payload) {
+				break
+			}
 			n++
 		}
 		head += alen

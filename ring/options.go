@@ -14,6 +14,7 @@ type options struct {
 	stuckTimeout time.Duration
 	alive        func(ipc.Process) bool
 	self         ipc.Process
+	bell         *ipc.Doorbell
 }
 
 func defaultOptions() options {
@@ -72,6 +73,19 @@ func WithIdentity(p ipc.Process) Option {
 			return fmt.Errorf("%w: identity PID %d", ipc.ErrInvalidOption, p.PID)
 		}
 		o.self = p
+		return nil
+	}
+}
+
+// WithConsumerDoorbell makes an SPSC producer ring d after each publish
+// instead of the ring's own consumer doorbell. One consumer serving many
+// rings (the router) parks on one doorbell that all their producers ring.
+func WithConsumerDoorbell(d *ipc.Doorbell) Option {
+	return func(o *options) error {
+		if d == nil {
+			return fmt.Errorf("%w: nil doorbell", ipc.ErrInvalidOption)
+		}
+		o.bell = d
 		return nil
 	}
 }

@@ -72,6 +72,9 @@ func NewProducer(b []byte, opts ...Option) (*Producer, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.bell != nil {
+		bell = o.bell
+	}
 	if _, err := claimOwner(r, spscOwnersOffset+ownersProducerOffset, "producer", o); err != nil {
 		return nil, err
 	}

@@ -307,3 +307,25 @@ func TestSPSCStress(t *testing.T) {
 		}
 	}
 }
+
+func TestSPSCReadWhileLeavesRefusedRecord(t *testing.T) {
+	p, c := pair(t, newSPSC(t, MinCapacity))
+	for i := 0; i < 5; i++ {
+		p.Write(1, []byte{byte(i)})
+	}
+	var got []byte
+	n := c.ReadWhile(func(_, _ uint16, pl []byte) bool {
+		if pl[0] == 2 {
+			return false
+		}
+		got = append(got, pl[0])
+		return true
+	}, 0)
+	if n != 2 || string(got) != "\x00\x01" {
+		t.Fatalf("first pass: n=%d got %v", n, got)
+	}
+	c.Read(func(_, _ uint16, pl []byte) { got = append(got, pl[0]) }, 0)
+	if string(got) != "\x00\x01\x02\x03\x04" {
+		t.Fatalf("got %v: the refused record must be read next", got)
+	}
+}
