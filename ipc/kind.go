@@ -15,10 +15,11 @@ const (
 	KindMPMC     Kind = 2 // multi-producer multi-consumer ring
 	KindCounters Kind = 3 // counters / metrics page
 	KindControl  Kind = 4 // control block (registry, heartbeats)
+	KindConn     Kind = 5 // one client connection: two SPSC rings (internal/conn)
 )
 
 // known reports whether k is a concrete kind a segment may have.
-func (k Kind) known() bool { return k >= KindSPSC && k <= KindControl }
+func (k Kind) known() bool { return k >= KindSPSC && k <= KindConn }
 
 // String returns the lower-case name ("spsc", "mpmc", ...) or "kind(N)".
 func (k Kind) String() string {
@@ -33,6 +34,8 @@ func (k Kind) String() string {
 		return "counters"
 	case KindControl:
 		return "control"
+	case KindConn:
+		return "conn"
 	}
 	return "kind(" + strconv.Itoa(int(k)) + ")"
 }
