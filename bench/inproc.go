@@ -40,7 +40,7 @@ func RingInProc(p Params) (*Result, error) {
 		return nil, err
 	}
 	defer prod.Close()
-	cons, err := ring.NewConsumer(region, ring.WithIdentity(ipc.Process{PID: -1 & 0x7fffffff, StartTime: 1}))
+	cons, err := ring.NewConsumer(region, ring.WithIdentity(ipc.Process{PID: 1<<22 - 1, StartTime: 1}))
 	if err != nil {
 		return nil, err
 	}

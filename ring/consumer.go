@@ -161,6 +161,9 @@ func (c *Consumer) Ready() bool {
 // Doorbell is the doorbell the producer rings after publishing (ipc.Parkable).
 func (c *Consumer) Doorbell() *ipc.Doorbell { return c.bell }
 
+// MaxPayload is the largest payload the producer may write.
+func (c *Consumer) MaxPayload() int { return int(c.maxLen) - HeaderLength }
+
 // Err returns the corruption that stopped the consumer, if any.
 func (c *Consumer) Err() error { return c.err }
 

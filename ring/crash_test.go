@@ -22,17 +22,23 @@ import (
 // dead a new producer takes over, counts the abandoned claim, and its
 // records follow the K in order. In "drained" the consumer has read all K
 // when the producer dies; in "backlog" a few are still unread, so the new
-// producer must find where they end and not write over them.
+// producer must find where they end and not write over them; in "open" the
+// claim was opened inside a batch and the batch flushed around it.
 func TestKillProducerBetweenClaimAndCommit(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		left int // committed records still unread when the producer dies
-	}{{"drained", 0}, {"backlog", 8}} { // 8 records of <= 324 bytes, a wrap's padding and the claim fit in 4 KiB
-		t.Run(tc.name, func(t *testing.T) { testKillProducerMidClaim(t, tc.left) })
+		left int  // committed records still unread when the producer dies
+		open bool // xpArgs.Open
+	}{
+		{"drained", 0, false},
+		{"backlog", 8, false}, // 8 records of <= 324 bytes, a wrap's padding and the claim fit in 4 KiB
+		{"open", 0, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testKillProducerMidClaim(t, tc.left, tc.open) })
 	}
 }
 
-func testKillProducerMidClaim(t *testing.T, left int) {
+func testKillProducerMidClaim(t *testing.T, left int, open bool) {
 	const claimLen = 100
 	k, m := xpScale(5_000, 500), xpScale(5_000, 500)
 	dl := xpDeadline(t)
@@ -44,7 +50,7 @@ func testKillProducerMidClaim(t *testing.T, left int) {
 		t.Fatal(err)
 	}
 
-	a.Stream, a.N, a.Batch, a.Claim, a.Seed = 1, k, 4, claimLen, rand.Uint64()
+	a.Stream, a.N, a.Batch, a.Claim, a.Open, a.Seed = 1, k, 4, claimLen, open, rand.Uint64()
 	child := xpStart(t, "spsc-produce", a)
 	chk := &xpChecker{stream: 1, switches: true}
 	if err := xpReadSPSC(c, chk, chk.upTo(k-left), k-left, xpStopAt(dl, child.exited), nil); err != nil {
@@ -218,14 +224,21 @@ func TestKillMPMCProducerMidClaim(t *testing.T) {
 	}
 }
 
-// TestKillConsumer kills SPSC consumer processes mid-stream, one after
-// another, while the parent keeps producing; then the parent takes over as
-// consumer and the producer stops. While a consumer lives nobody else may
-// attach as consumer; once it is dead the next one attaches and starts
-// exactly at the head the dead one last published. Records from that head on
-// may be seen twice (at-least-once), but none is skipped or torn, and none
-// before a head a consumer said it had published is seen again.
+// TestKillConsumer kills SPSC consumer processes and checks the hand-over
+// to the next consumer. While a consumer lives nobody else may attach as
+// consumer; once it is dead the next one attaches and starts exactly at the
+// head the dead one last published. Records from that head on may be seen
+// twice (at-least-once), but none may be skipped or torn.
 func TestKillConsumer(t *testing.T) {
+	t.Run("random", testKillConsumerRandom)
+	t.Run("mid-read", testKillConsumerMidRead)
+}
+
+// testKillConsumerRandom kills consumers at random moments, one after
+// another, while the parent keeps producing; then the parent takes over as
+// consumer and the producer stops. No record before a head a consumer said
+// it had published may be seen again.
+func testKillConsumerRandom(t *testing.T) {
 	kills, most := xpScale(5, 2), xpScale(2_000, 500)
 	dl := xpDeadline(t)
 	seed := rand.Uint64()
@@ -300,15 +313,7 @@ func TestKillConsumer(t *testing.T) {
 		t.Fatalf("last consumer: %v", err)
 	}
 
-	// seqAt is the first record starting at or after position h.
-	seqAt := func(h uint64) uint64 {
-		for seq, pos := range starts {
-			if int64(pos-h) >= 0 {
-				return uint64(seq)
-			}
-		}
-		return uint64(n)
-	}
+	seqAt := func(h uint64) uint64 { return xpSeqAt(starts, h) }
 	hs = append(hs, handover{head: head, first: chk.first, acked: chk.n})
 	for i, h := range hs {
 		if want := seqAt(h.head); h.first != want {
@@ -324,4 +329,72 @@ func TestKillConsumer(t *testing.T) {
 		t.Errorf("last consumer got %d records from seq %d, want %d", chk.n, chk.first, want)
 	}
 	t.Logf("hand-overs: %+v", hs)
+}
+
+// testKillConsumerMidRead kills a consumer inside its handler, in the middle
+// of a pass over a full ring, where a Read may have handed part of the pass
+// back already: the next consumer must start at a record boundary, at the
+// head published, with nothing skipped.
+func testKillConsumerMidRead(t *testing.T) {
+	m := xpScale(5_000, 500)
+	dl := xpDeadline(t)
+	start := xpNearWrap(2 << 10) // the positions wrap inside the pass
+	seg, a := xpSPSCSegment(t, 4<<10, start)
+	b := seg.Data()
+	g := xpNewGroup(t)
+	p, err := NewProducer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var starts []uint64 // where each record starts; read once the producer is done
+	at := func(_, pos uint64) { starts = append(starts, pos) }
+	w := &xpSPSCWriter{p: p, stream: 1, batch: 4, rng: rand.New(rand.NewPCG(rand.Uint64(), 0)), stop: xpStopAt(dl, g.halted), at: at}
+
+	// Fill the ring, so that the consumer's first read is one long pass.
+	filled := uint64(0)
+	for ; filled < 1_000; filled++ {
+		size := xpRecSize(1, filled)
+		buf, err := p.Claim(xpType, size)
+		if errors.Is(err, ErrFull) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		xpPutRecord(buf, 1, filled)
+		at(filled, p.tail-uint64(align(HeaderLength+size, RecordAlignment)))
+		p.Commit()
+	}
+	a.Stream, a.Hang, a.HangAt = 1, true, filled-1
+	child := xpStart(t, "spsc-consume", a)
+	child.expect(t, "hung", dl)
+	child.mustKill(t)
+	head := xpSPSCStats(t, b).Head
+	t.Logf("the consumer died reading %d records (%d bytes) after handing back %d bytes", filled, p.tail-start, head-start)
+
+	c, err := NewConsumer(b)
+	if err != nil {
+		t.Fatalf("consumer attach after the owner died: %v", err)
+	}
+	errp := g.run(func() error { return w.write(filled, m) })
+	end := filled + uint64(m)
+	chk := &xpChecker{stream: 1, anyFirst: true}
+	if err := xpReadSPSC(c, chk, func() bool { return chk.n > 0 && chk.next == end }, 0, xpStopAt(dl), nil); err != nil {
+		t.Fatalf("next consumer: %v", err)
+	}
+	xpWait(t, "producer", errp, dl)
+	if want := xpSeqAt(starts, head); chk.first != want || chk.n != int(end-want) {
+		t.Fatalf("next consumer got seq %d..%d, want %d..%d (from the published head %d)", chk.first, chk.next-1, want, end-1, head)
+	}
+}
+
+// xpSeqAt is the first record starting at or after position h, given where
+// each record starts (positions compared modulo 2^64).
+func xpSeqAt(starts []uint64, h uint64) uint64 {
+	for seq, pos := range starts {
+		if int64(pos-h) >= 0 {
+			return uint64(seq)
+		}
+	}
+	return uint64(len(starts))
 }

@@ -67,7 +67,7 @@ const TypePadding uint16 = 0xFFFF
 //	+--------------------+ spscProducerBellOffset
 //	| producer doorbell  |  the producer waits for room here, the consumer rings
 //	+--------------------+ spscOwnersOffset
-//	| owners             |  producer and consumer process identities
+//	| owners             |  producer and consumer owner words
 //	+--------------------+ spscCountersOffset
 //	| counters           |  recovered claims, attaches, full events
 //	+--------------------+ spscDataOffset
@@ -94,11 +94,23 @@ const (
 	metaEnd              = metaSlotSizeOffset + 4
 )
 
-// Owners block: one process identity per side, each on its own cache line.
+// Owners block: one owner word per side, each on its own cache line. An
+// owner word packs a process identity so that it is claimed and released
+// with one CAS (two words could be seen half-written, and a process killed
+// between two stores would leave a record nobody can clear):
+//
+//	 63                 42 41                                     0
+//	+---------------------+----------------------------------------+
+//	|  PID (22 bits)      |  process start time, clock ticks (42)  |
+//	+---------------------+----------------------------------------+
+//
+// 0 means nobody. Linux PIDs are below 2^22 (the pid_max ceiling); 2^42
+// ticks at 100 Hz is over a thousand years of uptime.
 const (
-	ownerPIDOffset   = 0                    // int64, 0 = nobody
-	ownerStartOffset = ownerPIDOffset + 8   // uint64, process start time (PID-reuse guard)
-	ownerEnd         = ownerStartOffset + 8 // per-owner record size
+	ownerWordOffset = 0                   // uint64
+	ownerEnd        = ownerWordOffset + 8 // per-owner record size
+	ownerPIDBits    = 22
+	ownerStartBits  = 64 - ownerPIDBits
 
 	ownersProducerOffset = 0
 	ownersConsumerOffset = ownersProducerOffset + CacheLine
@@ -135,7 +147,7 @@ const (
 //	+--------------------+ mpmcCountersOffset
 //	| counters           |  recovered claims, full events
 //	+--------------------+ mpmcProducersOffset
-//	| producer table     |  MaxProducers identities, one per attached producer
+//	| producer table     |  MaxProducers owner words, one per attached producer
 //	+--------------------+ mpmcSlotsOffset
 //	| slot 0             |  seq | owner | record header | payload ...
 //	| slot 1 ...         |  each slot a multiple of the cache line
@@ -165,7 +177,7 @@ const (
 
 	// MaxProducers is how many producers can be attached to one MPMC ring.
 	MaxProducers      = 64
-	producerEntrySize = ownerEnd // pid + start time
+	producerEntrySize = ownerEnd // one owner word
 
 	slotSeqOffset      = 0
 	slotOwnerOffset    = slotSeqOffset + 8

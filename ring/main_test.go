@@ -48,11 +48,14 @@ type xpArgs struct {
 	Dir     string        `json:"dir"`
 	Name    string        `json:"name"`
 	Stream  uint32        `json:"stream,omitempty"`
-	N       int           `json:"n,omitempty"`     // records to write or read (consumer: 0 = until killed)
-	Batch   int           `json:"batch,omitempty"` // SPSC producer: records per publish, at most
-	Claim   int           `json:"claim,omitempty"` // producer: then claim this many bytes (>= 8), start filling, hang
-	Hold    time.Duration `json:"hold,omitempty"`  // SPSC producer: hold each claim open up to this long
-	Out     string        `json:"out,omitempty"`   // MPMC consumer: where to write what it got
+	N       int           `json:"n,omitempty"`       // records to write or read (consumer: 0 = until killed)
+	Batch   int           `json:"batch,omitempty"`   // SPSC producer: records per publish, at most
+	Claim   int           `json:"claim,omitempty"`   // producer: then claim this many bytes (>= 8), start filling, hang
+	Hold    time.Duration `json:"hold,omitempty"`    // SPSC producer: hold each claim open up to this long
+	Open    bool          `json:"open,omitempty"`    // SPSC producer with Claim: claim inside a batch, Flush around it
+	Hang    bool          `json:"hang,omitempty"`    // SPSC consumer: hang inside the handler ...
+	HangAt  uint64        `json:"hang_at,omitempty"` // ... of the record with this seq
+	Out     string        `json:"out,omitempty"`     // MPMC consumer: where to write what it got
 	Seed    uint64        `json:"seed,omitempty"`
 	Timeout time.Duration `json:"timeout"`
 }
@@ -116,7 +119,9 @@ func (c *xpCtx) hang() error {
 
 // xpChildSPSCProduce writes Stream's records 0..N-1 and detaches. With Claim
 // set it instead claims one more record, writes the start of it, says
-// "claimed" and waits to be killed holding the claim.
+// "claimed" and waits to be killed holding the claim. With Open as well, the
+// last record is only deferred when the claim opens, so the claim is inside
+// its batch, and a Flush then publishes that record around the open claim.
 func xpChildSPSCProduce(c *xpCtx) error {
 	seg, err := c.open(ipc.KindSPSC)
 	if err != nil {
@@ -129,18 +134,36 @@ func xpChildSPSCProduce(c *xpCtx) error {
 	}
 	c.say("ready")
 	w := &xpSPSCWriter{p: p, stream: c.Stream, batch: c.Batch, rng: rand.New(rand.NewPCG(c.Seed, 1)), stop: c.stopped, hold: c.Hold}
-	if err := w.write(0, c.N); err != nil {
-		return err
-	}
 	if c.Claim == 0 {
+		if err := w.write(0, c.N); err != nil {
+			return err
+		}
 		return p.Close()
 	}
-	buf, err := w.claim(c.Claim)
+	n := uint64(c.N)
+	if c.Open {
+		n--
+	}
+	if err := w.write(0, int(n)); err != nil {
+		return err
+	}
+	if c.Open {
+		buf, err := w.claim(xpRecSize(c.Stream, n), true)
+		if err != nil {
+			return err
+		}
+		xpPutRecord(buf, c.Stream, n)
+		p.CommitDeferred()
+	}
+	// Waiting for room without flushing keeps the claim inside the batch; the
+	// consumer can still read everything before it, which makes the room.
+	buf, err := w.claim(c.Claim, !c.Open)
 	if err != nil {
 		return err
 	}
 	binary.LittleEndian.PutUint64(buf, uint64(c.N))
 	copy(buf[8:], "half written, never committed")
+	p.Flush()
 	c.say("claimed")
 	return c.hang()
 }
@@ -149,7 +172,8 @@ func xpChildSPSCProduce(c *xpCtx) error {
 // after its first read and "progress COUNT" after reads (at least every 128
 // records), each once the head covering those records is published, and
 // "result COUNT" when it has N. With N == 0 it takes the stream wherever the
-// ring's head is and reads until it is killed.
+// ring's head is and reads until it is killed. With Hang it says "hung" and
+// waits to be killed inside the handler of record HangAt, in mid-read.
 func xpChildSPSCConsume(c *xpCtx) error {
 	seg, err := c.open(ipc.KindSPSC)
 	if err != nil {
@@ -166,6 +190,14 @@ func xpChildSPSCConsume(c *xpCtx) error {
 		want = math.MaxInt
 	}
 	k := &xpChecker{stream: c.Stream, anyFirst: c.N == 0}
+	if c.Hang {
+		k.then = func(seq uint64) {
+			if seq == c.HangAt {
+				c.say("hung")
+				_ = c.hang()
+			}
+		}
+	}
 	said := 0
 	report := func() {
 		if said == 0 {

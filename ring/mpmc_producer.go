@@ -25,33 +25,14 @@ func NewMPMCProducer(b []byte, opts ...Option) (*MPMCProducer, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Take the first entry that is free or whose process is dead; claimOwner
+	// makes that one CAS, so two producers never share an entry.
 	for i := 0; i < MaxProducers; i++ {
-		off := mpmcProducersOffset + i*producerEntrySize
-		if cur := ownerAt(q.r, off); cur.PID != 0 && (cur.StartTime == 0 || q.o.alive(cur)) {
-			continue
-		}
-		if _, err := claimEntry(q.r, off, q.o); err == nil {
+		if _, err := claimOwner(q.r, mpmcProducersOffset+i*producerEntrySize, "producer", q.o); err == nil {
 			return &MPMCProducer{q: q, index: uint64(i)}, nil
 		}
 	}
 	return nil, fmt.Errorf("all %d producer entries held by live processes: %w", MaxProducers, ErrTooManyProducers)
-}
-
-// claimEntry takes a producer-table entry that is free or whose owner is dead.
-func claimEntry(r region, off int, o options) (bool, error) {
-	pidp := off + ownerPIDOffset
-	cur := r.load64(pidp)
-	if cur != 0 {
-		prev := ipc.Process{PID: int(int64(cur)), StartTime: r.load64(off + ownerStartOffset)}
-		if prev.StartTime == 0 || o.alive(prev) {
-			return false, ErrAttached
-		}
-	}
-	if !r.cas64(pidp, cur, uint64(int64(o.self.PID))) {
-		return false, ErrAttached
-	}
-	r.store64(off+ownerStartOffset, o.self.StartTime)
-	return cur != 0, nil
 }
 
 // MaxPayload is the largest payload Claim accepts.

@@ -35,7 +35,7 @@ func applyOptions(opts []Option) (options, error) {
 			return o, err
 		}
 	}
-	return o, nil
+	return o, validIdentity(o.self)
 }
 
 // WithStuckTimeout sets how long an MPMC consumer waits on a claimed but
@@ -69,8 +69,8 @@ func WithLiveness(alive func(ipc.Process) bool) Option {
 // calling process). Tests use it to play several processes in one.
 func WithIdentity(p ipc.Process) Option {
 	return func(o *options) error {
-		if p.PID <= 0 {
-			return fmt.Errorf("%w: identity PID %d", ipc.ErrInvalidOption, p.PID)
+		if err := validIdentity(p); err != nil {
+			return err
 		}
 		o.self = p
 		return nil

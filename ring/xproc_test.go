@@ -133,6 +133,8 @@ type xpChecker struct {
 	anyFirst bool   // the first record may have any seq (attached mid-stream)
 	switches bool
 
+	then func(seq uint64) // if set: called after each accepted record
+
 	n     int // records accepted
 	first uint64
 	count map[uint32]int
@@ -167,6 +169,9 @@ func (k *xpChecker) handle(typ, _ uint16, p []byte) {
 	k.count[stream]++
 	k.next = seq + 1
 	k.n++
+	if k.then != nil {
+		k.then(seq)
+	}
 }
 
 // upTo is a stop condition for xpReadSPSC: n records accepted.
@@ -207,8 +212,9 @@ func (s *xpSink) handle(typ, _ uint16, p []byte) {
 
 // xpSPSCWriter writes stream's records into an SPSC ring, publishing each
 // with Commit or, with batch > 1, up to batch of them with CommitDeferred and
-// one publish. It waits for room with a Backoff, after flushing (a deferred
-// batch the consumer cannot see would never make room).
+// one publish, now and then flushing the batch around the next open claim.
+// It waits for room with a Backoff, after flushing (a deferred batch the
+// consumer cannot see would never make room).
 type xpSPSCWriter struct {
 	p      *Producer
 	stream uint32
@@ -220,7 +226,9 @@ type xpSPSCWriter struct {
 	idle   ipc.Backoff
 }
 
-func (w *xpSPSCWriter) claim(n int) ([]byte, error) {
+// claim claims n bytes, waiting for room; flush says whether to publish the
+// deferred records first.
+func (w *xpSPSCWriter) claim(n int, flush bool) ([]byte, error) {
 	for polls := 0; ; polls++ {
 		buf, err := w.p.Claim(xpType, n)
 		if err == nil {
@@ -230,7 +238,9 @@ func (w *xpSPSCWriter) claim(n int) ([]byte, error) {
 		if !errors.Is(err, ErrFull) {
 			return nil, err
 		}
-		w.p.Flush()
+		if flush {
+			w.p.Flush()
+		}
 		if polls%64 == 63 && w.stop() {
 			return nil, fmt.Errorf("waiting for room: %w", xpErrStopped)
 		}
@@ -243,9 +253,12 @@ func (w *xpSPSCWriter) write(from uint64, n int) error {
 	for i := 0; i < n; i++ {
 		seq := from + uint64(i)
 		size := xpRecSize(w.stream, seq)
-		buf, err := w.claim(size)
+		buf, err := w.claim(size, true)
 		if err != nil {
 			return fmt.Errorf("record %d: %w", seq, err)
+		}
+		if w.batch > 1 && w.rng.IntN(2*w.batch) == 0 {
+			w.p.Flush() // publishes the batch so far, this claim still open
 		}
 		xpPutRecord(buf, w.stream, seq)
 		if w.hold > 0 {
