@@ -37,6 +37,9 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzSPSCRead -fuzztime $(FUZZTIME) ./ring/
 	$(GO) test -run '^$$' -fuzz FuzzMPMCRead -fuzztime $(FUZZTIME) ./ring/
 	$(GO) test -run '^$$' -fuzz FuzzValidateHeader -fuzztime $(FUZZTIME) ./ipc/
+	$(GO) test -run '^$$' -fuzz '^FuzzValidateTopic$$' -fuzztime $(FUZZTIME) ./router/
+	$(GO) test -run '^$$' -fuzz '^FuzzSublist$$' -fuzztime $(FUZZTIME) ./router/
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime $(FUZZTIME) ./internal/wire/
 
 clean:
 	rm -rf bin/
