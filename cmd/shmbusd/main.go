@@ -1,0 +1,61 @@
+// Command shmbusd is the shmbus router daemon: it serves one bus directory
+// until SIGINT or SIGTERM, then detaches its clients cleanly (their
+// segments stay, so they reconnect to the next router with their backlog).
+//
+//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-log-level info] [-group GID]
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/shmbus/shmbus/ipc"
+	"github.com/shmbus/shmbus/router"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("shmbusd", flag.ContinueOnError)
+	dir := fs.String("dir", ipc.DefaultDir, "bus directory (sockets, segments)")
+	idle := fs.String("idle", "backoff", "event-loop idle strategy: spin, yield, backoff, block")
+	hw := fs.Float64("high-water", 0.8, "ring fill (0..1] that raises an alert on $SYS.alert.ring")
+	level := fs.String("log-level", "info", "debug, info, warn, error")
+	group := fs.Int("group", 0, "gid allowed to use the bus (files 0660, directory 0750); 0 = owner only")
+	stats := fs.Duration("stats-every", 100*time.Millisecond, "stats segment refresh interval")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(*level)); err != nil {
+		fmt.Fprintf(os.Stderr, "shmbusd: -log-level %q: %v\n", *level, err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
+	r, err := router.New(router.Config{Dir: *dir, Idle: *idle, HighWater: *hw, Logger: log, GroupAccess: *group, StatsEvery: *stats})
+	if err != nil {
+		log.Error("cannot start", "err", err)
+		return 1
+	}
+	if err := r.Start(); err != nil {
+		log.Error("cannot start", "err", err)
+		r.Close()
+		return 1
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	s := <-sig
+	log.Info("shutting down", "signal", s.String())
+	if err := r.Close(); err != nil {
+		log.Error("shutdown", "err", err)
+		return 1
+	}
+	return 0
+}
