@@ -23,10 +23,8 @@ func (l *loop) publish(c *client, p []byte) bool {
 		return true
 	}
 	topic := str(m.Topic)
-	if err := ValidateTopic(topic); err != nil {
-		l.reject(c, wire.CodeBadRecord, 0, err)
-		return true
-	}
+	// Match validates the topic itself (an invalid one matches nothing), so
+	// the explicit check, which builds the error, runs only on a miss.
 	if len(m.Reply) > 0 {
 		if err := ValidateTopic(str(m.Reply)); err != nil {
 			l.reject(c, wire.CodeBadRecord, 0, fmt.Errorf("reply: %w", err))
@@ -36,6 +34,12 @@ func (l *loop) publish(c *client, p []byte) bool {
 	c.msgsIn++
 	c.bytesIn += uint64(len(m.Data))
 	if !l.route(topic, p, true) {
+		if err := ValidateTopic(topic); err != nil {
+			c.msgsIn--
+			c.bytesIn -= uint64(len(m.Data))
+			l.reject(c, wire.CodeBadRecord, 0, err)
+			return true
+		}
 		l.noSubs++
 		if len(m.Reply) > 0 {
 			l.status(c, m.Reply, statusNoResponders)

@@ -30,6 +30,7 @@ type loop struct {
 	idle      ipc.IdleStrategy
 	nextSubID uint64
 	pending   []stalled // scratch for a publish's blocked subscribers
+	dirty     []*client // clients whose out ring has unflushed records
 	unrep     []*subscription
 	frame     []byte // scratch for router-made messages
 	roomNeed  int    // frame size the current group pick needs
@@ -127,6 +128,7 @@ func (l *loop) add(c *client) {
 }
 
 func (l *loop) remove(c *client, dead bool) {
+	l.flush() // nothing may hold c's ring once it is released
 	c.removed = true
 	for _, s := range c.subs {
 		l.dropSub(s)
@@ -238,17 +240,23 @@ func (l *loop) send(c *client, typ uint16, p []byte) bool {
 
 func (l *loop) commit(c *client) {
 	c.out.CommitDeferred()
-	c.dirty = true
+	if !c.dirty {
+		c.dirty = true
+		l.dirty = append(l.dirty, c)
+	}
 }
 
-// flush publishes every out ring written since the last flush.
+// flush publishes every out ring written since the last flush: the cost
+// follows the clients written to, not the clients connected.
 func (l *loop) flush() {
-	for _, c := range l.clients {
-		if c.dirty {
-			c.dirty = false
+	for _, c := range l.dirty {
+		c.dirty = false
+		if !c.removed {
 			c.out.Flush()
 		}
 	}
+	clear(l.dirty)
+	l.dirty = l.dirty[:0]
 }
 
 // str views b as a string without copying; valid while b is.
