@@ -66,11 +66,13 @@ type stalled struct {
 }
 
 func newClient(id uint64, h *wire.Hello, proc ipc.Process, seg *conn.Segment, in *ring.Consumer, out *ring.Producer) *client {
-	mp := min(in.MaxPayload(), out.MaxPayload()) - wire.MsgFixed - 2*wire.MaxTopicLen
+	// The largest message frame both rings take, less the fixed part: topic,
+	// reply, headers and data together must fit it.
+	mp := min(in.MaxPayload(), out.MaxPayload()) - wire.MsgFixed
 	return &client{
 		id: id, name: h.Name, proc: proc, seg: seg, in: in, out: out,
 		inbox:      "_INBOX." + strconv.FormatUint(id, 10),
-		maxPayload: max(mp, 0),
+		maxPayload: max(mp, 1),
 		initial:    h.Subs,
 		subs:       map[uint64]*subscription{},
 	}

@@ -84,15 +84,25 @@ func (r *Router) serve(uc *net.UnixConn) {
 		wire.WriteControl(uc, wire.Welcome{Version: wire.ProtocolVersion, Error: err.Error()})
 		return
 	}
+	// The loop registers the Hello's subscriptions before the Welcome goes
+	// out: a reconnecting client treats the Welcome as "my subscriptions are
+	// live", so nothing published after it may miss them.
+	added := make(chan struct{})
+	r.post(event{add: c, added: added})
+	select {
+	case <-added:
+	case <-time.After(r.cfg.StuckTimeout):
+		log.Error("event loop did not take the client", "id", c.id)
+		r.post(event{remove: c})
+		return
+	}
 	w := wire.Welcome{Version: wire.ProtocolVersion, ConnID: c.id, Inbox: c.inbox, MaxPayload: c.maxPayload}
 	if err := wire.WriteControl(uc, w); err != nil {
-		c.release(false)
-		r.freeID(c.id)
+		r.post(event{remove: c})
 		return
 	}
 	uc.SetDeadline(time.Time{})
 	watch, werr := ipc.Watch(ipc.Process{PID: int(cred.Pid), StartTime: c.proc.StartTime})
-	r.post(event{add: c})
 	log.Info("client connected", "id", c.id, "name", c.name, "pid", cred.Pid, "uid", cred.Uid, "resumed", hello.ConnID != 0)
 
 	eof := make(chan struct{})

@@ -16,6 +16,7 @@ import (
 // event is what control goroutines hand the loop.
 type event struct {
 	add    *client
+	added  chan struct{} // closed once add's subscriptions are registered
 	remove *client
 	dead   bool // the removed client's process is dead: delete its segment
 }
@@ -109,6 +110,7 @@ func (l *loop) handleEvents() int {
 		switch {
 		case e.add != nil:
 			l.add(e.add)
+			close(e.added)
 		case e.remove != nil && !e.remove.removed:
 			l.remove(e.remove, e.dead)
 		}

@@ -53,7 +53,7 @@ type Welcome struct {
 	Version    int    `json:"version"`
 	ConnID     uint64 `json:"conn_id"`
 	Inbox      string `json:"inbox"`       // the connection's private reply-topic prefix
-	MaxPayload int    `json:"max_payload"` // largest Data a publish may carry
+	MaxPayload int    `json:"max_payload"` // largest topic+reply+headers+data of one message
 	Error      string `json:"error,omitempty"`
 }
 
