@@ -55,8 +55,12 @@ func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := claimOwner(r, spscOwnersOffset+ownersConsumerOffset, "consumer", o); err != nil {
+	takenOver, err := claimOwner(r, spscOwnersOffset+ownersConsumerOffset, "consumer", o)
+	if err != nil {
 		return nil, err
+	}
+	if takenOver {
+		resetWaiters(r, spscConsumerBellOffset)
 	}
 	r.add64(spscCountersOffset+ctrConsumerAttachOffset, 1)
 	return &Consumer{

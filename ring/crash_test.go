@@ -8,6 +8,7 @@ import (
 	"errors"
 	"math/rand/v2"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -397,4 +398,113 @@ func xpSeqAt(starts []uint64, h uint64) uint64 {
 		}
 	}
 	return uint64(len(starts))
+}
+
+// TestKillMPMCConsumerInHandler kills an MPMC consumer process inside its
+// handler, holding the rest of a run, while the parent's producer and
+// another consumer go on. The slots it held wedge the ring a lap later; while the
+// child lives the producer must wait (a live consumer is never robbed), and
+// once it is dead the producer frees them. The records it held but never
+// finished are lost, and only those: every record is delivered at most
+// once, all of them but that run's tail exactly once, and RecoveredReads
+// counts the run's slots still held at the kill.
+func TestKillMPMCConsumerInHandler(t *testing.T) {
+	const slots = 16
+	n := xpScale(20_000, 2_000)
+	dl := xpDeadline(t)
+	start := uint64(1<<runPosBits - 3*slots) // runs cross the run word's 57-bit position wrap
+	seg, a := xpMPMCSegment(t, slots, start)
+	b := seg.Data()
+	g := xpNewGroup(t)
+
+	a.Hang, a.HangAt = true, uint64(n/4)
+	child := xpStart(t, "mpmc-consume", a)
+	child.expect(t, "ready", dl)
+	p, err := NewMPMCProducer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var written atomic.Bool
+	errp := g.run(func() error {
+		defer written.Store(true)
+		return xpWriteMPMC(p, 1, n, xpStopAt(dl, g.halted))
+	})
+	// The child alone reads up to HangAt, so that it surely gets there; then
+	// the parent's consumer joins and takes everything behind its run.
+	hung := child.expectInt(t, "hung", dl)
+	if hung != n/4 {
+		t.Fatalf("the child hung at seq %d, want %d", hung, n/4)
+	}
+	c, err := NewMPMCConsumer(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sink := &xpSink{}
+	drained := func() bool {
+		if !written.Load() { // first: the stats must be read after the last write
+			return false
+		}
+		s := xpMPMCStats(t, b)
+		return s.Dequeued == s.Enqueued
+	}
+	errc := g.run(func() error { return xpReadMPMC(c, sink.handle, drained, xpStopAt(dl, g.halted)) })
+	// The producer fills the ring up to the slot the child holds, the other
+	// consumer takes everything else, and there they stay.
+	wedged := start + uint64(hung) + slots
+	xpPoll(t, "ring wedged on the child's slot", dl, func() bool {
+		s := xpMPMCStats(t, b)
+		return s.Enqueued == wedged && s.Dequeued == wedged
+	})
+	time.Sleep(20 * time.Millisecond) // many of the producer's liveness checks (at most one per ms)
+	if s := xpMPMCStats(t, b); s.RecoveredReads != 0 || s.Enqueued != wedged {
+		t.Fatalf("while the child lives: stats %+v; want nothing recovered, enqueue position still %d", s, wedged)
+	}
+
+	child.mustKill(t)
+	xpWait(t, "producer (the dead consumer's slots must be freed)", errp, dl)
+	xpWait(t, "consumer", errc, dl)
+	if sink.err != nil {
+		t.Fatalf("consumer: %v", sink.err)
+	}
+	s := xpMPMCStats(t, b)
+	lost := int(s.RecoveredReads)
+	t.Logf("the child hung at seq %d; %d slots recovered; the parent's consumer got %d records", hung, lost, len(sink.got))
+	if lost < 1 || lost > maxRun || s.Enqueued-start != uint64(n) || s.Dequeued != s.Enqueued {
+		t.Fatalf("stats %+v: want 1..%d recovered reads and %d records through from %d", s, maxRun, n, start)
+	}
+	// The child was handed seqs up to hung; its run went on to hung+lost-1.
+	var childGot []uint64
+	for _, line := range child.out.snapshot() {
+		if w, rest, _ := strings.Cut(line, " "); w == "got" {
+			v, err := strconv.ParseUint(rest, 10, 64)
+			if err != nil {
+				t.Fatalf("child said %q", line)
+			}
+			childGot = append(childGot, uint64(1)<<48|v)
+		}
+	}
+	if len(childGot) == 0 || childGot[len(childGot)-1]&(1<<48-1) != uint64(hung) {
+		t.Fatalf("the child's last record was not the one it hung in (%d)", hung)
+	}
+	marks := make([]int, n)
+	for _, list := range [][]uint64{childGot, sink.got} {
+		for _, e := range list {
+			if e>>48 != 1 || e&(1<<48-1) >= uint64(n) {
+				t.Fatalf("record %#x was never written", e)
+			}
+			marks[e&(1<<48-1)]++
+		}
+	}
+	bad := 0
+	for seq, m := range marks {
+		inLost := seq > hung && seq < hung+lost
+		if want := map[bool]int{true: 0, false: 1}[inLost]; m != want {
+			if bad++; bad <= 10 {
+				t.Errorf("seq %d delivered %d times, want %d (lost run: seqs %d..%d)", seq, m, want, hung+1, hung+lost-1)
+			}
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
 }

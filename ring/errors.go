@@ -24,6 +24,8 @@ var (
 	ErrClaimRevoked = errors.New("shmbus: claim revoked")
 	// ErrTooManyProducers means all MaxProducers producer entries are in use.
 	ErrTooManyProducers = errors.New("shmbus: too many producers")
+	// ErrTooManyConsumers means all MaxConsumers consumer entries are in use.
+	ErrTooManyConsumers = errors.New("shmbus: too many consumers")
 	// ErrClosed means the producer or consumer was closed.
 	ErrClosed = errors.New("shmbus: ring closed")
 )

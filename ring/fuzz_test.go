@@ -3,6 +3,7 @@ package ring
 import (
 	"encoding/binary"
 	"testing"
+	"time"
 )
 
 // FuzzSPSCRead fills an SPSC ring's data area and head with arbitrary bytes
@@ -72,5 +73,52 @@ func FuzzMPMCRead(f *testing.F) {
 				}
 			}, 0)
 		}
+	})
+}
+
+// FuzzMPMCRecover puts arbitrary bytes over an MPMC ring's consumer table
+// and slots, and arbitrary enqueue and dequeue positions (consumers that
+// died holding who knows what, or a hostile process), then lets producers
+// and an attaching consumer recover from them with every owner dead. They
+// must never panic or touch memory outside the ring.
+func FuzzMPMCRecover(f *testing.F) {
+	run := make([]byte, 16)
+	binary.LittleEndian.PutUint64(run[8:], packRun(2, 3))
+	f.Add(run, uint64(4), uint64(3))
+	f.Add([]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, uint64(1<<57), ^uint64(0))
+	f.Fuzz(func(t *testing.T, data []byte, enq, deq uint64) {
+		const slots, maxPay = 4, 24
+		b := newMPMC(t, slots, maxPay)
+		r := newRegion(b)
+		// Interleave the fuzz bytes over the entries' first words and the slots.
+		for i := 0; i+16 <= len(data) && i/16 < MaxConsumers; i += 16 {
+			copy(b[consumerEntry(i/16):], data[i:i+16])
+		}
+		if len(data) > 16*MaxConsumers {
+			copy(b[mpmcSlotsOffset:], data[16*MaxConsumers:])
+		}
+		r.store64(mpmcEnqueueOffset, enq)
+		r.store64(mpmcDequeueOffset, deq)
+		dead := WithLiveness(func(ipcProcess) bool { return false })
+		p, err := NewMPMCProducer(b, WithIdentity(procA), dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 8; i++ {
+			p.held = stuckCheckEvery // no rate limit
+			p.lastCheck = time.Time{}
+			if _, err := p.Claim(1, 8); err == nil {
+				p.Abort()
+			}
+		}
+		c, err := NewMPMCConsumer(b, WithIdentity(procB), dead)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Read(func(_, _ uint16, pl []byte) {
+			if len(pl) > maxPay {
+				t.Fatalf("payload of %d bytes", len(pl))
+			}
+		}, 0)
 	})
 }

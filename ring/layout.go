@@ -123,7 +123,19 @@ const (
 	ctrProducerAttachOffset  = ctrRecoveredBytesOffset + 8  // uint64
 	ctrConsumerAttachOffset  = ctrProducerAttachOffset + 8  // uint64
 	ctrFullOffset            = ctrConsumerAttachOffset + 8  // uint64, claims refused for lack of room
-	ctrEnd                   = ctrFullOffset + 8
+	ctrRecoveredReadsOffset  = ctrFullOffset + 8            // uint64, MPMC: records freed for dead consumers
+	ctrEnd                   = ctrRecoveredReadsOffset + 8
+)
+
+// Doorbell block: ipc.Doorbell's layout, [seq u32][waiters u32]. The ring
+// only hands these bytes to ipc.NewDoorbell, except that an SPSC side taken
+// over from a dead owner clears the waiters word the dead owner may have
+// left raised (see resetWaiters); layout_test.go checks these offsets
+// against ipc.Doorbell itself.
+const (
+	bellSeqOffset     = 0                     // uint32, the futex word
+	bellWaitersOffset = bellSeqOffset + 4     // uint32, parties inside Wait
+	bellEnd           = bellWaitersOffset + 4 // == ipc.DoorbellSize
 )
 
 // Magic numbers identifying the ring kind in the meta block.
@@ -145,9 +157,12 @@ const (
 //	+--------------------+ mpmcProducerBellOffset
 //	| producer doorbell  |  producers wait for room here, consumers ring
 //	+--------------------+ mpmcCountersOffset
-//	| counters           |  recovered claims, full events
+//	| counters           |  recovered claims and reads, full events
 //	+--------------------+ mpmcProducersOffset
 //	| producer table     |  MaxProducers owner words, one per attached producer
+//	+--------------------+ mpmcConsumersOffset
+//	| consumer table     |  MaxConsumers entries, one block each:
+//	|                    |  owner word | run word (the run of slots it holds)
 //	+--------------------+ mpmcSlotsOffset
 //	| slot 0             |  seq | owner | record header | payload ...
 //	| slot 1 ...         |  each slot a multiple of the cache line
@@ -165,6 +180,28 @@ const (
 //	| reserved uint64            |
 //	+----------------------------+ 32
 //	| payload ...                |
+//
+// Consumer entry (its own block: the run word is written once per run, and
+// a neighbour's run word on the same or the prefetched line would bounce
+// between consumers):
+//
+//	+----------------------------+ 0
+//	| owner  uint64              |  owner word, as in the owners block
+//	+----------------------------+ 8
+//	| run    uint64              |  the run of slots the consumer claims or holds
+//	+----------------------------+ 16
+//
+// Run word (see mpmc_recover.go for the protocol):
+//
+//	 63 62      57 56                                              0
+//	+--+----------+-------------------------------------------------+
+//	|0 | count    |  first position mod 2^57                        |
+//	+--+----------+-------------------------------------------------+
+//
+// count 0 means no run. 57 bits of position are enough: a run that still
+// holds a slot is at most slots+maxRun positions behind the dequeue
+// position, so the full position is the dequeue position minus the 57-bit
+// difference.
 const (
 	mpmcMetaOffset         = 0
 	mpmcEnqueueOffset      = mpmcMetaOffset + BlockSize
@@ -173,11 +210,23 @@ const (
 	mpmcProducerBellOffset = mpmcConsumerBellOffset + BlockSize
 	mpmcCountersOffset     = mpmcProducerBellOffset + BlockSize
 	mpmcProducersOffset    = mpmcCountersOffset + BlockSize
-	mpmcSlotsOffset        = mpmcProducersOffset + MaxProducers*producerEntrySize
+	mpmcConsumersOffset    = mpmcProducersOffset + MaxProducers*producerEntrySize
+	mpmcSlotsOffset        = mpmcConsumersOffset + MaxConsumers*consumerEntrySize
 
 	// MaxProducers is how many producers can be attached to one MPMC ring.
 	MaxProducers      = 64
 	producerEntrySize = ownerEnd // one owner word
+
+	// MaxConsumers is how many consumers can be attached to one MPMC ring.
+	MaxConsumers        = 64
+	consumerOwnerOffset = 0                       // uint64, owner word
+	consumerRunOffset   = consumerOwnerOffset + 8 // uint64, run word
+	consumerEnd         = consumerRunOffset + 8
+	consumerEntrySize   = BlockSize
+
+	runPosBits   = 57
+	runPosMask   = uint64(1)<<runPosBits - 1
+	runCountBits = 6 // counts up to 63 >= maxRun
 
 	slotSeqOffset      = 0
 	slotOwnerOffset    = slotSeqOffset + 8

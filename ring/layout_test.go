@@ -1,8 +1,11 @@
 package ring
 
 import (
+	"fmt"
 	"sort"
 	"testing"
+
+	"github.com/shmbus/shmbus/ipc"
 )
 
 type field struct {
@@ -68,6 +71,10 @@ func TestMPMCLayout(t *testing.T) {
 		{"counters", mpmcCountersOffset, ctrEnd, BlockSize, false},
 		{"producers", mpmcProducersOffset, MaxProducers * producerEntrySize, BlockSize, false},
 	}
+	for i := 0; i < MaxConsumers; i++ {
+		// Each consumer writes its run word once per run: a block of its own.
+		fields = append(fields, field{fmt.Sprintf("consumer %d", i), consumerEntry(i), consumerEntrySize, BlockSize, true})
+	}
 	for i := 0; i < slots; i++ {
 		fields = append(fields, field{"slot", mpmcSlotsOffset + i*ss, ss, CacheLine, false})
 	}
@@ -80,6 +87,71 @@ func TestMPMCLayout(t *testing.T) {
 		{"payload", slotPayloadOffset, maxPay, 8, false},
 	}
 	checkFields(t, "mpmc slot", slot, ss)
+	entry := []field{
+		{"owner", consumerOwnerOffset, 8, 8, false},
+		{"run", consumerRunOffset, 8, 8, false},
+	}
+	checkFields(t, "mpmc consumer entry", entry, consumerEntrySize)
+	if consumerEnd > consumerEntrySize || ownerEnd != 8 {
+		t.Errorf("consumer entry fields end at %d, entry is %d bytes", consumerEnd, consumerEntrySize)
+	}
+	if mpmcSlotsOffset%BlockSize != 0 {
+		t.Errorf("slots start at %d, not on a block", mpmcSlotsOffset)
+	}
+}
+
+// TestRunWord checks the run word's fields: the count holds maxRun, the
+// position field wraps at 2^57, and a run covers exactly its positions,
+// also across the wrap of the position field and of 64-bit positions.
+func TestRunWord(t *testing.T) {
+	if maxRun >= 1<<runCountBits || runPosBits+runCountBits > 63 {
+		t.Fatalf("run word: %d position bits + %d count bits, max run %d", runPosBits, runCountBits, maxRun)
+	}
+	if runCount(0) != 0 {
+		t.Fatal("the zero word is a run")
+	}
+	for _, p := range []uint64{0, 5, 1<<runPosBits - 3, 1 << runPosBits, 1<<56 - 1, ^uint64(0) - 7, ^uint64(0)} {
+		for _, k := range []uint64{1, 7, maxRun} {
+			w := packRun(p, k)
+			if runCount(w) != k {
+				t.Errorf("packRun(%#x, %d): count %d", p, k, runCount(w))
+			}
+			for d := uint64(0); d < maxRun+2; d++ {
+				if got, want := runCovers(w, p+d), d < k; got != want {
+					t.Errorf("run (%#x, %d) covers %#x: %v, want %v", p, k, p+d, got, want)
+				}
+			}
+			if runCovers(w, p-1) || runCovers(w, p+1<<runPosBits+k) {
+				t.Errorf("run (%#x, %d) covers a position outside it", p, k)
+			}
+		}
+	}
+}
+
+// TestDoorbellLayout checks the doorbell offsets the ring writes directly
+// (resetWaiters) against ipc.Doorbell itself.
+func TestDoorbellLayout(t *testing.T) {
+	if bellEnd != ipc.DoorbellSize {
+		t.Fatalf("doorbell fields end at %d, ipc.DoorbellSize is %d", bellEnd, ipc.DoorbellSize)
+	}
+	b := alignedBuf(BlockSize)
+	bell, err := ipc.NewDoorbell(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newRegion(b)
+	r.store32(bellWaitersOffset, 3)
+	if bell.Waiters() != 3 || r.load32(bellSeqOffset) != 0 {
+		t.Fatalf("waiters word at %d: doorbell reports %d waiters", bellWaitersOffset, bell.Waiters())
+	}
+	if resetWaiters(r, 0); bell.Waiters() != 0 {
+		t.Fatalf("after resetWaiters the doorbell reports %d waiters", bell.Waiters())
+	}
+	r.store32(bellWaitersOffset, 1)
+	bell.Ring() // a ring with a waiter recorded bumps seq
+	if r.load32(bellSeqOffset) != 1 {
+		t.Fatalf("seq word at %d is %d after a ring, want 1", bellSeqOffset, r.load32(bellSeqOffset))
+	}
 }
 
 func TestRecordHeader(t *testing.T) {

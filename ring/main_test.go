@@ -53,8 +53,8 @@ type xpArgs struct {
 	Claim   int           `json:"claim,omitempty"`   // producer: then claim this many bytes (>= 8), start filling, hang
 	Hold    time.Duration `json:"hold,omitempty"`    // SPSC producer: hold each claim open up to this long
 	Open    bool          `json:"open,omitempty"`    // SPSC producer with Claim: claim inside a batch, Flush around it
-	Hang    bool          `json:"hang,omitempty"`    // SPSC consumer: hang inside the handler ...
-	HangAt  uint64        `json:"hang_at,omitempty"` // ... of the record with this seq
+	Hang    bool          `json:"hang,omitempty"`    // consumer: hang inside the handler ...
+	HangAt  uint64        `json:"hang_at,omitempty"` // ... of the record with this seq (MPMC: the first at or past it)
 	Out     string        `json:"out,omitempty"`     // MPMC consumer: where to write what it got
 	Seed    uint64        `json:"seed,omitempty"`
 	Timeout time.Duration `json:"timeout"`
@@ -235,7 +235,10 @@ func xpChildMPMCProduce(c *xpCtx) error {
 
 // xpChildMPMCConsume reads and checks records until its stdin is closed
 // and the ring is empty, then writes what it got to Out (little-endian
-// stream<<48 | seq words, in the order received).
+// stream<<48 | seq words, in the order received). With Hang it instead says
+// "got SEQ" for each record it is handed and, in the handler of the first
+// record with a seq of HangAt or more, says "hung SEQ" and waits to be
+// killed there, holding the rest of its run.
 func xpChildMPMCConsume(c *xpCtx) error {
 	seg, err := c.open(ipc.KindMPMC)
 	if err != nil {
@@ -253,7 +256,21 @@ func xpChildMPMCConsume(c *xpCtx) error {
 	}()
 	c.say("ready")
 	var s xpSink
-	if err := xpReadMPMC(cons, s.handle, eof.Load, c.stopped); err != nil {
+	h := s.handle
+	if c.Hang {
+		h = func(typ, flags uint16, p []byte) {
+			if s.handle(typ, flags, p); s.err != nil {
+				return
+			}
+			seq := s.got[len(s.got)-1] & (1<<48 - 1)
+			c.say("got %d", seq)
+			if seq >= c.HangAt {
+				c.say("hung %d", seq)
+				_ = c.hang()
+			}
+		}
+	}
+	if err := xpReadMPMC(cons, h, eof.Load, c.stopped); err != nil {
 		return fmt.Errorf("after %d records: %w", len(s.got), err)
 	}
 	if s.err != nil {
@@ -267,7 +284,7 @@ func xpChildMPMCConsume(c *xpCtx) error {
 		return err
 	}
 	c.say("result %d", len(s.got))
-	return nil
+	return cons.Close()
 }
 
 // xpChildMPMCClaim claims a slot, writes the start of it, says "claimed POS" and

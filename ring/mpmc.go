@@ -27,6 +27,11 @@ import (
 //     wakes up and goes on writing cannot scribble over a newer record: its
 //     Commit fails with ErrClaimRevoked and frees the slot, or a producer
 //     reaching the slot a lap later frees it once the owner is proven dead.
+//
+// Consumer crash safety adds the consumer table: each consumer records the
+// run of slots it claims in its entry before the dequeue CAS, so that the
+// slots of a consumer that dies holding them can be attributed to it and
+// freed (at most once delivery for those records); see mpmc_recover.go.
 
 // MPMCSlotSize is the slot size for payloads up to maxPayload bytes.
 func MPMCSlotSize(maxPayload int) int { return align(slotPayloadOffset+maxPayload, CacheLine) }
@@ -137,6 +142,7 @@ type MPMCStats struct {
 	Enqueued          uint64 // enqueue position: claims ever made
 	Dequeued          uint64 // dequeue position
 	RecoveredClaims   uint64 // claims revoked from dead or stalled producers
+	RecoveredReads    uint64 // records lost with a dead consumer: claimed, never freed, freed for it
 	Full              uint64
 }
 
@@ -155,6 +161,7 @@ func (q *mpmc) stats() MPMCStats {
 		Enqueued:        q.r.load64(mpmcEnqueueOffset),
 		Dequeued:        q.r.load64(mpmcDequeueOffset),
 		RecoveredClaims: q.r.load64(mpmcCountersOffset + ctrRecoveredClaimsOffset),
+		RecoveredReads:  q.r.load64(mpmcCountersOffset + ctrRecoveredReadsOffset),
 		Full:            q.r.load64(mpmcCountersOffset + ctrFullOffset),
 	}
 }

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/shmbus/shmbus/ipc"
 )
@@ -16,6 +17,12 @@ type MPMCProducer struct {
 	so      int
 	hdr     uint64
 	closed  bool
+
+	// Held-slot tracking (producer-local, touched only on ErrFull): how
+	// many claims since our last success found the previous lap's record
+	// held by a consumer, and when we last looked whether it is dead.
+	held      uint32
+	lastCheck time.Time
 }
 
 // NewMPMCProducer attaches a producer, taking a free entry of the producer
@@ -64,7 +71,7 @@ func (p *MPMCProducer) Claim(typ uint16, n int) ([]byte, error) {
 				// Record ourselves before touching the payload, so a consumer
 				// that finds this claim stuck can tell whose it is.
 				q.r.store64(so+slotOwnerOffset, pos<<8|p.index)
-				p.claimed, p.pos, p.so = true, pos, so
+				p.claimed, p.pos, p.so, p.held = true, pos, so, 0
 				p.hdr = makeHeader(int32(HeaderLength+n), typ, 0)
 				return q.r.buf[so+slotPayloadOffset : so+slotPayloadOffset+n : so+slotPayloadOffset+n], nil
 			}
@@ -73,7 +80,12 @@ func (p *MPMCProducer) Claim(typ uint16, n int) ([]byte, error) {
 			// A quarantined slot whose stalled owner is now dead: freed, retry.
 		case int64(seq) < int64(pos):
 			// The slot still holds the record of the previous lap (or is
-			// quarantined): the ring is full.
+			// quarantined): the ring is full. If a consumer claimed that
+			// record and died holding it, free its run and retry.
+			if seq&^abandonedBit == pos-q.slots+1 && p.recoverRead(pos-q.slots) {
+				pos = q.r.load64(mpmcEnqueueOffset)
+				continue
+			}
 			q.count(ctrFullOffset)
 			return nil, ErrFull
 		default:
@@ -86,6 +98,23 @@ func (p *MPMCProducer) Claim(typ uint16, n int) ([]byte, error) {
 			pos = next
 		}
 	}
+}
+
+// recoverRead looks, at most once a millisecond and only after
+// stuckCheckEvery such refusals, whether the consumer holding the record of
+// position pos is dead, and if so frees its run (mpmc_recover.go). A live
+// consumer is never robbed, however long it takes.
+func (p *MPMCProducer) recoverRead(pos uint64) bool {
+	if p.held < stuckCheckEvery {
+		p.held++
+		return false
+	}
+	now := time.Now()
+	if now.Sub(p.lastCheck) < time.Millisecond {
+		return false
+	}
+	p.lastCheck = now
+	return p.q.recoverRead(pos)
 }
 
 // releaseDead frees a quarantined slot (revoked at position pos) once its

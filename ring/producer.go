@@ -75,8 +75,12 @@ func NewProducer(b []byte, opts ...Option) (*Producer, error) {
 	if o.bell != nil {
 		bell = o.bell
 	}
-	if _, err := claimOwner(r, spscOwnersOffset+ownersProducerOffset, "producer", o); err != nil {
+	takenOver, err := claimOwner(r, spscOwnersOffset+ownersProducerOffset, "producer", o)
+	if err != nil {
 		return nil, err
+	}
+	if takenOver {
+		resetWaiters(r, spscProducerBellOffset)
 	}
 	p := &Producer{
 		r:        r,

@@ -123,3 +123,15 @@ func ReadSPSCStats(b []byte) (SPSCStats, error) {
 		Full:            r.load64(c + ctrFullOffset),
 	}, nil
 }
+
+// resetWaiters clears the waiter count of the SPSC doorbell at off, for a
+// side taken over from a dead owner. Each SPSC doorbell has exactly one
+// waiting side (the consumer parks on the consumer doorbell, the producer on
+// the producer doorbell), so a count still raised when a new owner takes
+// that side over was left by the dead owner, killed inside Wait before it
+// could decrement it: left alone, it would make every later Ring a futex
+// syscall. ipc.Doorbell has no reset, so the word is written here through
+// its known place in the doorbell layout (bellWaitersOffset, checked against
+// ipc.Doorbell in layout_test.go). The new owner has not parked yet, and
+// the dead one never decrements again.
+func resetWaiters(r region, off int) { r.store32(off+bellWaitersOffset, 0) }
