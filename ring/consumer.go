@@ -133,15 +133,23 @@ func (c *Consumer) read(h Handler, hw func(typ, flags uint16, payload []byte) bo
 		head += alen
 		// On a long pass, hand room back every quarter ring so that the
 		// producer is not stalled until the pass ends.
-		if head-c.published >= c.capacity/4 {
+		if !c.o.deferRelease && head-c.published >= c.capacity/4 {
 			c.publish(head)
 		}
 	}
-	if head != c.published {
+	if head != c.published && !c.o.deferRelease {
 		c.publish(head)
 	}
 	c.head = head
 	return n
+}
+
+// Release hands the space of every record read so far back to the producer
+// (a consumer attached WithDeferredRelease must call it; others need not).
+func (c *Consumer) Release() {
+	if c.head != c.published {
+		c.publish(c.head)
+	}
 }
 
 // publish stores the head. Release: our reads of the records happen before

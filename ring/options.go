@@ -12,6 +12,7 @@ type Option func(*options) error
 
 type options struct {
 	stuckTimeout time.Duration
+	deferRelease bool
 	alive        func(ipc.Process) bool
 	self         ipc.Process
 	bell         *ipc.Doorbell
@@ -86,6 +87,18 @@ func WithConsumerDoorbell(d *ipc.Doorbell) Option {
 			return fmt.Errorf("%w: nil doorbell", ipc.ErrInvalidOption)
 		}
 		o.bell = d
+		return nil
+	}
+}
+
+// WithDeferredRelease makes an SPSC consumer keep what it read in the ring
+// until it calls Release, instead of handing the space back at the end of
+// each Read. A consumer that forwards records elsewhere (the router) uses it
+// to publish the copies first: if it dies before Release, its successor
+// reads those records again rather than losing them.
+func WithDeferredRelease() Option {
+	return func(o *options) error {
+		o.deferRelease = true
 		return nil
 	}
 }

@@ -118,7 +118,10 @@ func (p *Producer) recover() {
 		}
 		alen := uint64(align(int(length), RecordAlignment))
 		if int(length) < HeaderLength || alen > p.capacity-idx {
-			break // corrupt: start over here; the consumer reports it
+			// Garbage (a scribbled ring): start over here, and zero the
+			// word so the consumer sees the end of data, not the garbage.
+			p.r.store64(spscDataOffset+int(idx), 0)
+			break
 		}
 		pos += alen
 	}

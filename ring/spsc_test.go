@@ -329,3 +329,45 @@ func TestSPSCReadWhileLeavesRefusedRecord(t *testing.T) {
 		t.Fatalf("got %v: the refused record must be read next", got)
 	}
 }
+
+func TestSPSCDeferredRelease(t *testing.T) {
+	b := newSPSC(t, MinCapacity)
+	p, err := NewProducer(b, WithIdentity(procA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewConsumer(b, WithIdentity(procB), WithDeferredRelease())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write(1, []byte("x"))
+	if n := c.Read(func(uint16, uint16, []byte) {}, 0); n != 1 {
+		t.Fatalf("read %d", n)
+	}
+	if s := c.Stats(); s.Head != 0 {
+		t.Fatalf("head %d published before Release", s.Head)
+	}
+	c.Release()
+	if s := c.Stats(); s.Head != 16 {
+		t.Fatalf("head %d after Release, want 16", s.Head)
+	}
+}
+
+func TestSPSCTakeoverHealsGarbage(t *testing.T) {
+	b := newSPSC(t, MinCapacity)
+	newRegion(b).store64(spscDataOffset, makeHeader(4, 1, 0)) // impossible length
+	p, err := NewProducer(b, WithIdentity(procA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := NewConsumer(b, WithIdentity(procB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Write(1, []byte("after"))
+	got := ""
+	c.Read(func(_, _ uint16, pl []byte) { got = string(pl) }, 0)
+	if got != "after" || c.Err() != nil {
+		t.Fatalf("got %q, err %v: the producer's recovery must clear garbage at its tail", got, c.Err())
+	}
+}
