@@ -26,7 +26,13 @@ type Config struct {
 	Logger       *slog.Logger  // default slog.Default()
 	GroupAccess  int           // if > 0, the gid that may use the bus (files 0660, dir 0750)
 	StuckTimeout time.Duration // handshake timeout; default 5 s
+	// BlockTimeout is how long a Block-policy subscription that names no
+	// timeout of its own holds its publisher; default DefaultBlockTimeout.
+	BlockTimeout time.Duration
 }
+
+// DefaultBlockTimeout is Config.BlockTimeout's default.
+const DefaultBlockTimeout = time.Second
 
 func (c *Config) fill() error {
 	if c.Dir == "" {
@@ -61,6 +67,12 @@ func (c *Config) fill() error {
 	}
 	if c.StuckTimeout == 0 {
 		c.StuckTimeout = 5 * time.Second
+	}
+	if c.BlockTimeout == 0 {
+		c.BlockTimeout = DefaultBlockTimeout
+	}
+	if c.BlockTimeout < 0 {
+		return fmt.Errorf("block timeout %v: %w", c.BlockTimeout, ErrInvalidConfig)
 	}
 	return nil
 }

@@ -87,6 +87,7 @@ func (r *Router) serve(uc *net.UnixConn) {
 	// The loop registers the Hello's subscriptions before the Welcome goes
 	// out: a reconnecting client treats the Welcome as "my subscriptions are
 	// live", so nothing published after it may miss them.
+	c.sock = uc // the loop closes it to drop the client (corrupt ring)
 	added := make(chan struct{})
 	r.post(event{add: c, added: added})
 	select {
@@ -135,7 +136,26 @@ func (r *Router) serve(uc *net.UnixConn) {
 	r.post(event{remove: c, dead: gone})
 	uc.Close()
 	<-eof
+	if !gone && died != nil {
+		// The kernel closes a dying process's files (our EOF) before it
+		// reports the death (the pidfd), so a client killed by a signal
+		// usually still looks alive here. Its segment file, which it can no
+		// longer remove itself, goes once the death shows. A client that
+		// closed and lives on removed its own file, or will.
+		select {
+		case <-died:
+			if err := ipc.Remove(r.cfg.Dir, hello.Segment); err == nil {
+				log.Info("dead client's segment removed", "id", c.id, "name", c.name, "segment", hello.Segment)
+			}
+		case <-time.After(deathGrace):
+		case <-r.quit:
+		}
+	}
 }
+
+// deathGrace is how long after a client's EOF the router watches for its
+// process to die (see serve).
+const deathGrace = time.Second
 
 // admit validates a Hello and attaches the client's segment.
 func (r *Router) admit(h *wire.Hello, cred *syscall.Ucred) (*client, error) {
@@ -159,7 +179,7 @@ func (r *Router) admit(h *wire.Hello, cred *syscall.Ucred) (*client, error) {
 			return fail(fmt.Errorf("subscription %d: %w", s.SID, err))
 		}
 	}
-	in, err := ring.NewConsumer(seg.In)
+	in, err := ring.NewConsumer(seg.In, ring.WithDeferredRelease())
 	if err != nil {
 		return fail(fmt.Errorf("in ring: %w", err))
 	}
@@ -186,13 +206,17 @@ func (r *Router) takeID(want uint64) (uint64, error) {
 	if len(r.inUse) >= r.cfg.MaxClients {
 		return 0, fmt.Errorf("%d clients connected, the maximum", len(r.inUse))
 	}
-	if want != 0 && want < 1<<24 && !r.inUse[want] {
+	if want != 0 && want <= maxID && !r.inUse[want] {
 		r.inUse[want] = true
-		r.nextID = max(r.nextID, want)
+		if want > r.nextID {
+			r.nextID = want
+			r.ids.room = 0 // the next new id is reserved anew, above want
+		}
 		return want, nil
 	}
 	for {
-		r.nextID = r.nextID%(1<<24-1) + 1
+		r.nextID = r.nextID%maxID + 1
+		r.reserveID(r.nextID)
 		if !r.inUse[r.nextID] {
 			r.inUse[r.nextID] = true
 			return r.nextID, nil

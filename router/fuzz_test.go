@@ -17,7 +17,7 @@ func loopClient(t testing.TB, l *loop, dir, name string, id uint64, subs ...wire
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := ring.NewConsumer(seg.In)
+	in, err := ring.NewConsumer(seg.In, ring.WithDeferredRelease())
 	if err != nil {
 		t.Fatal(err)
 	}

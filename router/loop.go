@@ -70,12 +70,22 @@ func (l *loop) run() {
 			n := c.in.ReadWhile(c.handler, 256)
 			work += n
 			if err := c.in.Err(); err != nil {
+				// Tell the client, then drop it and close its control socket,
+				// so that it sees the disconnect rather than a router that
+				// silently stopped reading. (A client that reconnects starts
+				// clean: its producer's recovery zeroes the garbage at its
+				// tail.)
 				l.r.cfg.Logger.Error("client ring corrupt: disconnecting", "id", c.id, "name", c.name, "err", err)
+				l.tell(c, wire.CodeBadRecord, 0, fmt.Errorf("the ring from this client is corrupt, disconnecting it: %w", err))
 				l.remove(c, false)
 				i--
 				continue
 			}
+			// Copies first, then the publisher's ring: a router killed in
+			// between leaves the records for its successor to read again
+			// (subscribers drop the repeats by message id), never lost.
 			l.flush()
+			c.in.Release()
 		}
 		if l.tick++; l.tick&1023 == 0 || work == 0 {
 			l.periodic()
@@ -146,6 +156,9 @@ func (l *loop) remove(c *client, dead bool) {
 		}
 	}
 	c.release(dead)
+	if c.sock != nil {
+		c.sock.Close() // the client sees EOF (it may be gone already)
+	}
 	l.r.freeID(c.id)
 	l.r.cfg.Logger.Info("client gone", "id", c.id, "name", c.name, "dead", dead,
 		"msgs_in", c.msgsIn, "msgs_out", c.msgsOut, "dropped", c.dropped)
@@ -155,6 +168,7 @@ func (l *loop) remove(c *client, dead bool) {
 func (l *loop) shutdown() {
 	for _, c := range l.clients {
 		c.out.Flush()
+		c.in.Release()
 		c.release(false)
 	}
 	l.clients = nil
@@ -199,6 +213,9 @@ func (l *loop) addSub(c *client, sid uint64, pattern, group string, policy uint8
 	if policy > wire.PolicyBlock {
 		return fmt.Errorf("subscription %d: unknown policy %d", sid, policy)
 	}
+	if policy == wire.PolicyBlock && block <= 0 {
+		block = l.r.cfg.BlockTimeout // Block with no timeout of its own
+	}
 	l.nextSubID++
 	s := &subscription{sid: sid, pattern: pattern, c: c, policy: policy, block: block}
 	s.Sub = Sub{ID: l.nextSubID, Client: uint32(c.id), Group: group}
@@ -222,6 +239,11 @@ func (l *loop) dropSub(s *subscription) {
 func (l *loop) reject(c *client, code uint32, sid uint64, err error) {
 	c.rejected++
 	l.r.cfg.Logger.Warn("record refused", "id", c.id, "name", c.name, "code", code, "err", err)
+	l.tell(c, code, sid, err)
+}
+
+// tell sends c an error frame, if its ring has room.
+func (l *loop) tell(c *client, code uint32, sid uint64, err error) {
 	e := wire.ErrFrame{Code: code, SID: sid, Text: []byte(err.Error())}
 	if buf, cerr := c.out.Claim(wire.TypeErr, e.Size()); cerr == nil {
 		e.Encode(buf)

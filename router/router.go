@@ -30,8 +30,10 @@ type Router struct {
 	conns    map[*net.UnixConn]struct{}
 	nextID   uint64 // guarded by mu
 	inUse    map[uint64]bool
+	ids      idReservation // guarded by mu
 
 	stopping atomic.Bool
+	quit     chan struct{} // closed by Close
 	wg       sync.WaitGroup
 	loop     *loop
 	started  bool
@@ -62,7 +64,8 @@ func New(cfg Config) (*Router, error) {
 		return nil, err
 	}
 	rseg.SetIdentity(ipc.Self())
-	r := &Router{cfg: cfg, lock: lock, rseg: rseg, conns: map[*net.UnixConn]struct{}{}, inUse: map[uint64]bool{}}
+	r := &Router{cfg: cfg, lock: lock, rseg: rseg, conns: map[*net.UnixConn]struct{}{}, inUse: map[uint64]bool{}, quit: make(chan struct{})}
+	r.openIDs()
 	r.loop = newLoop(r)
 	return r, nil
 }
@@ -129,6 +132,7 @@ func (r *Router) Close() error {
 	}
 	r.closed = true
 	r.stopping.Store(true)
+	close(r.quit)
 	if r.ln != nil {
 		r.ln.Close()
 	}
@@ -142,6 +146,7 @@ func (r *Router) Close() error {
 	r.loop.shutdown()
 	err := r.rseg.Close()
 	os.Remove(filepath.Join(r.cfg.Dir, wire.SocketName))
+	r.closeIDs()
 	r.lock.Close()
 	r.cfg.Logger.Info("router stopped", "dir", r.cfg.Dir)
 	return err

@@ -2,7 +2,7 @@
 // until SIGINT or SIGTERM, then detaches its clients cleanly (their
 // segments stay, so they reconnect to the next router with their backlog).
 //
-//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-log-level info] [-group GID]
+//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-block-timeout 1s] [-log-level info] [-group GID]
 package main
 
 import (
@@ -30,6 +30,7 @@ func run(args []string) int {
 	level := fs.String("log-level", "info", "debug, info, warn, error")
 	group := fs.Int("group", 0, "gid allowed to use the bus (files 0660, directory 0750); 0 = owner only")
 	stats := fs.Duration("stats-every", 100*time.Millisecond, "stats segment refresh interval")
+	block := fs.Duration("block-timeout", time.Second, "how long a block-policy subscription without its own timeout holds a publisher")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -39,7 +40,7 @@ func run(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-	r, err := router.New(router.Config{Dir: *dir, Idle: *idle, HighWater: *hw, Logger: log, GroupAccess: *group, StatsEvery: *stats})
+	r, err := router.New(router.Config{Dir: *dir, Idle: *idle, HighWater: *hw, Logger: log, GroupAccess: *group, StatsEvery: *stats, BlockTimeout: *block})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
