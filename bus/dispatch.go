@@ -104,6 +104,10 @@ func (c *Conn) onMsg(p []byte, status bool) {
 	if s == nil {
 		return // unsubscribed while the message was on its way
 	}
+	if !s.seen.admit(m.ID) {
+		c.stats.duplicates.Add(1) // routed again by a restarted router: see dedupe.go
+		return
+	}
 	switch s.kind {
 	case subAsync:
 		c.deliverAsync(s)

@@ -14,15 +14,20 @@ type Stats struct {
 	// LocalDropped is how many messages sync and channel subscriptions
 	// dropped because their buffer was full.
 	LocalDropped uint64
+	// Duplicates is how many deliveries were discarded because the
+	// subscription already had that message: a router that took over after
+	// another one died (or stopped) routed again records its predecessor
+	// had delivered (see dedupe.go). They are counted in InMsgs too.
+	Duplicates uint64
 }
 
 // counters are written by the dispatcher (in) and by publishers (out): the
 // two groups sit on separate cache lines.
 type counters struct {
-	inMsgs, inBytes, dropped, localDropped atomic.Uint64
-	_                                      [64]byte
-	outMsgs, outBytes, reconnects          atomic.Uint64
-	_                                      [64]byte
+	inMsgs, inBytes, dropped, localDropped, duplicates atomic.Uint64
+	_                                                  [64]byte
+	outMsgs, outBytes, reconnects                      atomic.Uint64
+	_                                                  [64]byte
 }
 
 // Stats returns a snapshot of the connection's counters.
@@ -36,5 +41,6 @@ func (c *Conn) Stats() Stats {
 		Reconnects:   s.reconnects.Load(),
 		Dropped:      s.dropped.Load(),
 		LocalDropped: s.localDropped.Load(),
+		Duplicates:   s.duplicates.Load(),
 	}
 }

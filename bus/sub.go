@@ -38,7 +38,8 @@ type Subscription struct {
 	literal bool   // Pattern has no wildcard: every message's topic is Pattern
 	prefix  string // subInbox: the inbox, without the ".*"
 	opts    subOptions
-	pos     uint64 // in ring position after its TypeSub record, or notWritten (pmu)
+	pos     uint64    // in ring position after its TypeSub record, or notWritten (pmu)
+	seen    seqFilter // last sequence delivered per publisher (dispatcher only)
 
 	done      chan struct{} // closed once it is no longer valid
 	closeOnce sync.Once
