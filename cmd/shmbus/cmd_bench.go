@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -16,7 +18,7 @@ import (
 func init() {
 	register(&command{
 		name:    "bench",
-		summary: "measure shmbus rings against the cache line, channels, futexes and Unix sockets",
+		summary: "measure shmbus rings and the router against the cache line, channels, futexes, Unix sockets and NATS",
 		run:     runBench,
 	})
 }
@@ -25,7 +27,9 @@ const benchDoc = `Runs the benchmark suite and prints a table: latency percentil
 trips (closed loop, every round trip recorded), or one-way throughput;
 each row is compared with references measured in the same run, and
 bracketed by a cache-line probe taken just before and after ("near" when
-its p50 is under 150 ns, "far" when the two CPUs were placed far apart).`
+its p50 is under 150 ns, "far" when the two CPUs were placed far apart).
+The router and bus rows (bus.*) are compared with a nats-server and
+nats.go clients run on loopback in the same way (nats.*).`
 
 // benchReport is the -json output.
 type benchReport struct {
@@ -53,6 +57,7 @@ func runBench(args []string) error {
 	dir := fs.String("dir", "", "parent directory for shared files (default /dev/shm or $TMPDIR)")
 	list := fs.Bool("list", false, "list the benchmarks and exit")
 	timeout := fs.Duration("timeout", time.Minute, "bound on each benchmark (children are killed past it)")
+	profile := fs.String("cpuprofile", "", "write CPU profiles into this directory: bench.pprof for this process, <role>-<pid>.pprof for each child")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -72,7 +77,7 @@ func runBench(args []string) error {
 			if refs == "" {
 				refs = "-"
 			}
-			fmt.Printf("%-22s vs %s\n", e.Name, refs)
+			fmt.Printf("%-26s vs %s\n", e.Name, refs)
 		}
 		return nil
 	}
@@ -86,6 +91,13 @@ func runBench(args []string) error {
 		}
 	}
 
+	if *profile != "" {
+		stop, err := startProfiles(*profile)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	rep := benchReport{Host: host(), Quick: *quick, Started: time.Now()}
 	if !*asJSON {
 		h := rep.Host
@@ -96,7 +108,7 @@ func runBench(args []string) error {
 	rep.Results = bench.Run(bench.Options{
 		Quick: *quick, N: *n, Only: sel, Dir: *dir, Timeout: *timeout,
 		Progress: func(r *bench.Result) {
-			fmt.Fprintf(os.Stderr, "  %-22s done (%.1fs)\n", r.Name, time.Since(start).Seconds())
+			fmt.Fprintf(os.Stderr, "  %-26s done (%.1fs)\n", r.Name, time.Since(start).Seconds())
 		},
 	})
 	if *asJSON {
@@ -122,6 +134,32 @@ func runBench(args []string) error {
 		return fmt.Errorf("%d benchmark(s) failed", failed)
 	}
 	return nil
+}
+
+// startProfiles profiles this process into dir/bench.pprof and tells the
+// benchmark children to profile themselves there too.
+func startProfiles(dir string) (func(), error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(abs, "bench.pprof"))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	os.Setenv(bench.EnvProfile, abs)
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+		os.Unsetenv(bench.EnvProfile)
+	}, nil
 }
 
 func host() hostInfo {

@@ -41,6 +41,7 @@ var errUsage = errors.New("usage")
 
 func main() {
 	bench.MaybeRunChild() // benchmark children re-execute this binary
+	MaybeRunDemoChild()   // and so do the demo's
 	os.Exit(run(os.Args[1:], os.Stderr))
 }
 
