@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -16,6 +18,10 @@ import (
 const (
 	EnvChild = "SHMBUS_BENCH_CHILD" // the role to run
 	envArgs  = "SHMBUS_BENCH_ARGS"  // childArgs as JSON
+	// EnvProfile, when set to a directory, makes every child write a CPU
+	// profile there (<role>-<pid>.pprof): where a multi-process figure
+	// goes, for `go tool pprof`.
+	EnvProfile = "SHMBUS_BENCH_CPUPROFILE"
 )
 
 // childArgs is what a parent tells a child. Unused fields are zero.
@@ -25,8 +31,12 @@ type childArgs struct {
 	N        int    `json:"n"`              // messages or round trips
 	Size     int    `json:"size,omitempty"` // payload bytes
 	Capacity int    `json:"capacity,omitempty"`
-	Idle     string `json:"idle,omitempty"`    // ipc idle strategy
-	Spin     int64  `json:"spin_ns,omitempty"` // spin-then-park: spin budget
+	Idle     string `json:"idle,omitempty"`     // ipc idle strategy
+	Spin     int64  `json:"spin_ns,omitempty"`  // spin-then-park: spin budget
+	URL      string `json:"url,omitempty"`      // NATS server URL
+	Index    int    `json:"index,omitempty"`    // which of several children of one role
+	Count    int    `json:"count,omitempty"`    // role-specific: idle connections to hold
+	Unpinned bool   `json:"unpinned,omitempty"` // run where the scheduler puts it
 	CPU      int    `json:"cpu"`
 	Deadline int64  `json:"deadline"` // wall clock, Unix nanoseconds
 }
@@ -66,7 +76,18 @@ func runChild(role string) int {
 		fmt.Fprintf(os.Stderr, "bench child %s: bad args: %v\n", role, err)
 		return 2
 	}
-	unpin, _ := Pin(a.CPU)
+	if dir := os.Getenv(EnvProfile); dir != "" {
+		stop, err := startProfile(filepath.Join(dir, fmt.Sprintf("%s-%d.pprof", role, os.Getpid())))
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "bench child %s: %v\n", role, err)
+			return 2
+		}
+		defer stop()
+	}
+	unpin := func() {}
+	if !a.Unpinned {
+		unpin, _ = Pin(a.CPU)
+	}
 	rep, err := run(&a)
 	unpin()
 	if err != nil {
@@ -79,6 +100,19 @@ func runChild(role string) int {
 	return 0
 }
 
+// startProfile starts a CPU profile into path; the func stops it.
+func startProfile(path string) (func(), error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
 // child is a running child process.
 type child struct {
 	role     string
@@ -89,8 +123,8 @@ type child struct {
 	waitErr  error
 }
 
-// startChild re-executes this binary as role, on the partner CPU. files
-// become the child's descriptors 3, 4, ...
+// startChild re-executes this binary as role, on the partner CPU (unless
+// a.Unpinned). files become the child's descriptors 3, 4, ...
 func startChild(role string, a childArgs, files ...*os.File) (*child, error) {
 	exe, err := os.Executable()
 	if err != nil {

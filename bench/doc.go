@@ -26,12 +26,39 @@
 //	futex.spinpark          the same, spinning 20 us before parking
 //	ring.pingpong/{spin,backoff,block}  two SPSC rings in one segment, 64 B, vs probe / futex.block
 //	ring.tput/{64,1024}     one SPSC ring, batched commits, vs uds.tput and chan.tput
+//	nats.reqrep             nats.go Request through a nats-server (loopback TCP), 64 B
+//	nats.pubsub/1to{1,4}    nats.go Publish to 1 or 4 subscriber processes, 64 B
+//	bus.reqrep/{2,3}proc/{spin,backoff,yield}  bus Request -> router -> echo -> router,
+//	                        64 B; 2proc: router embedded in the requester; 3proc: its own
+//	                        process; vs nats.reqrep and uds.pingpong
+//	bus.pubsub/1to{1,4}/{spin,backoff,yield}  bus Publish -> router process -> sinks (block
+//	                        policy, nothing dropped), 64 B, vs nats.pubsub
+//	bus.idle/{0,10,100}     bus.pubsub/1to1 (backoff) with that many idle connections
+//	                        attached to the router, vs bus.idle/0
 //
 // Fairness: every throughput sender copies the payload once per message
 // (into the channel, the batch buffer, the ring) and stamps a sequence
 // number; every receiver checks every sequence number and brings the whole
 // payload into its cache (the channel and the socket by copying it out, the
 // ring by reading it in place, which is how the ring is meant to be used).
+//
+// # Brokers (NATS, the bus)
+//
+// A broker benchmark is a crew of processes (crew.go): the broker (a
+// nats-server, or a shmbus router) in a child of its own, every subscriber
+// or responder in another, the publisher or requester in this process.
+// They are not pinned: there are more processes than the two CPUs the
+// other benchmarks use, so the scheduler places them (on a 2-vCPU host a
+// busy-spinning router, publisher and subscriber are three spinners on two
+// cores). Children say they are ready, and servers learn when to stop,
+// through files in the run's temporary directory; only the measured
+// traffic goes through the broker. Every subscriber checks the size and
+// sequence number of every message; a gap, a slow-consumer report or a
+// lost connection fails the run. The idle strategy named in a bus entry
+// is that of every client and of the router's loop.
+//
+// Set SHMBUS_BENCH_CPUPROFILE=dir (shmbus bench -cpuprofile dir) to have
+// every child write a CPU profile: what limits a multi-process figure.
 //
 // # Processes
 //

@@ -9,7 +9,10 @@ import (
 type Params struct {
 	N       int           // messages (throughput) or round trips (latency)
 	Size    int           // payload bytes
-	Idle    string        // ipc idle strategy for ring benchmarks: spin, backoff, block
+	Idle    string        // ipc idle strategy (ring and bus benchmarks): spin, yield, backoff, block
+	Subs    int           // subscriber processes of a pub/sub benchmark (default 1)
+	Procs   int           // processes of a bus request/reply: 2 (router embedded) or 3
+	Conns   int           // idle connections attached to the router (bus.idle)
 	Dir     string        // parent of the temp dir for shared files; "" = TempDir's choice
 	Timeout time.Duration // bound on the whole benchmark; 0 = defaultTimeout
 }

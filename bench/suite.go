@@ -26,6 +26,12 @@ func Suite() []Entry {
 	sz := func(n, size int) Params { return Params{N: n, Size: size} }
 	idle := func(n int, idle string) Params { return Params{N: n, Idle: idle} }
 	none := []string(nil)
+	subs := func(n, k int) Params { return Params{N: n, Subs: k} }
+	reqrep := func(n, procs int, idle string) Params { return Params{N: n, Procs: procs, Idle: idle} }
+	pubsub := func(n, k int, idle string) Params { return Params{N: n, Subs: k, Idle: idle} }
+	conns := func(n, c int) Params { return Params{N: n, Conns: c} }
+	vsReq := []string{"nats.reqrep", "uds.pingpong"}
+	vs1, vs4, vsIdle := []string{"nats.pubsub/1to1"}, []string{"nats.pubsub/1to4"}, []string{"bus.idle/0"}
 	return []Entry{
 		e("probe", none, Probe, sz(1_000_000, 0), sz(100_000, 0)),
 		e("probe.proc", []string{"probe"}, ProbeProcess, sz(1_000_000, 0), sz(100_000, 0)),
@@ -45,6 +51,26 @@ func Suite() []Entry {
 		e("mpmc.inproc/64", []string{"chan.mpmc/64"}, MPMCInProc, sz(20_000_000, 64), sz(2_000_000, 64)),
 		e("ring.tput/64", []string{"uds.tput/64", "chan.tput/64"}, RingThroughput, sz(50_000_000, 64), sz(5_000_000, 64)),
 		e("ring.tput/1024", []string{"uds.tput/1024", "chan.tput/1024"}, RingThroughput, sz(10_000_000, 1024), sz(1_000_000, 1024)),
+		e("nats.reqrep", none, NATSReqRep, sz(20_000, 64), sz(2_000, 64)),
+		e("nats.pubsub/1to1", none, NATSPubSub, subs(2_000_000, 1), subs(200_000, 1)),
+		e("nats.pubsub/1to4", none, NATSPubSub, subs(1_000_000, 4), subs(100_000, 4)),
+		// bus.*/spin: a spinning router and spinning clients are three or
+		// four spinners on a 2-vCPU host (round trips of milliseconds), so
+		// their counts are small.
+		e("bus.reqrep/2proc/spin", vsReq, BusReqRep, reqrep(500, 2, "spin"), reqrep(100, 2, "spin")),
+		e("bus.reqrep/2proc/backoff", vsReq, BusReqRep, reqrep(100_000, 2, "backoff"), reqrep(10_000, 2, "backoff")),
+		e("bus.reqrep/2proc/yield", vsReq, BusReqRep, reqrep(200_000, 2, "yield"), reqrep(20_000, 2, "yield")),
+		e("bus.reqrep/3proc/spin", vsReq, BusReqRep, reqrep(1_500, 3, "spin"), reqrep(300, 3, "spin")),
+		e("bus.reqrep/3proc/backoff", vsReq, BusReqRep, reqrep(100_000, 3, "backoff"), reqrep(10_000, 3, "backoff")),
+		e("bus.reqrep/3proc/yield", vsReq, BusReqRep, reqrep(200_000, 3, "yield"), reqrep(20_000, 3, "yield")),
+		e("bus.pubsub/1to1/spin", vs1, BusPubSub, pubsub(2_000_000, 1, "spin"), pubsub(300_000, 1, "spin")),
+		e("bus.pubsub/1to1/backoff", vs1, BusPubSub, pubsub(10_000_000, 1, "backoff"), pubsub(1_000_000, 1, "backoff")),
+		e("bus.pubsub/1to1/yield", vs1, BusPubSub, pubsub(10_000_000, 1, "yield"), pubsub(1_000_000, 1, "yield")),
+		e("bus.pubsub/1to4/spin", vs4, BusPubSub, pubsub(1_000_000, 4, "spin"), pubsub(100_000, 4, "spin")),
+		e("bus.pubsub/1to4/backoff", vs4, BusPubSub, pubsub(5_000_000, 4, "backoff"), pubsub(500_000, 4, "backoff")),
+		e("bus.idle/0", vs1, BusIdle, conns(10_000_000, 0), conns(1_000_000, 0)),
+		e("bus.idle/10", vsIdle, BusIdle, conns(10_000_000, 10), conns(1_000_000, 10)),
+		e("bus.idle/100", vsIdle, BusIdle, conns(10_000_000, 100), conns(1_000_000, 100)),
 	}
 }
 

@@ -50,8 +50,10 @@ func WriteTable(w io.Writer, rs []*Result) error {
 const legend = `
 ratio: latency p50 / the reference's p50 (lower is better; "probe" = this row's own
   bracketing probes); throughput msgs/s / the reference's (higher is better); ? = not run.
-sys/rt, sys/msg: futex syscalls of both processes per round trip or message.
-place: near = probe p50 < 150 ns before and after; far = both above; mixed = one of each.
+sys/rt, sys/msg: futex syscalls of both processes (bus.*: every process on the path:
+  clients and router) per round trip or delivered message; - = not counted.
+place: near = probe p50 < 150 ns before and after; far = both above; mixed = one of each
+  (nats.* and bus.* run unpinned: more processes than the two probed CPUs).
 `
 
 // writeRows aligns cells: the first column left, the others right.
