@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/shmbus/shmbus/internal/wire"
+	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/ring"
 )
 
@@ -84,7 +85,7 @@ func (l *loop) offer(s *subscription, frame []byte, mayStall bool) {
 	switch err := l.deliver(s, frame); {
 	case err == nil:
 	case errors.Is(err, ring.ErrFull) && s.policy == wire.PolicyBlock && mayStall && s.block > 0:
-		l.pending = append(l.pending, stalled{sub: s, deadline: monotonic() + int64(s.block)})
+		l.pending = append(l.pending, stalled{sub: s, deadline: ipc.MonotonicNanos() + int64(s.block)})
 	default:
 		l.drop(s)
 	}
@@ -113,7 +114,7 @@ func (l *loop) deliver(s *subscription, frame []byte) error {
 // waiting, drops for those past their deadline, and consumes the record
 // when none is left.
 func (l *loop) resume(c *client, frame []byte) bool {
-	now := monotonic()
+	now := ipc.MonotonicNanos()
 	left := c.stall.subs[:0]
 	for _, st := range c.stall.subs {
 		switch err := l.deliver(st.sub, frame); {
@@ -166,7 +167,7 @@ func (l *loop) report() {
 
 // status sends a router-made message (a status) to c on topic.
 func (l *loop) status(c *client, topic, headers []byte) {
-	m := wire.Msg{PubTime: uint64(monotonic()), Topic: topic, Headers: headers}
+	m := wire.Msg{PubTime: uint64(ipc.MonotonicNanos()), Topic: topic, Headers: headers}
 	buf, err := c.out.Claim(wire.TypeStatus, m.Size())
 	if err != nil {
 		return // the requester times out instead
@@ -177,7 +178,7 @@ func (l *loop) status(c *client, topic, headers []byte) {
 
 // publishSystem routes a router-made message on a $SYS topic (never stalls).
 func (l *loop) publishSystem(topic string, data []byte) {
-	m := wire.Msg{PubTime: uint64(monotonic()), Topic: []byte(topic), Data: data}
+	m := wire.Msg{PubTime: uint64(ipc.MonotonicNanos()), Topic: []byte(topic), Data: data}
 	if cap(l.frame) < m.Size() {
 		l.frame = make([]byte, m.Size())
 	}

@@ -6,8 +6,6 @@ import (
 	"time"
 	"unsafe"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/ring"
@@ -48,13 +46,6 @@ func newLoop(r *Router) *loop {
 	l := &loop{r: r, subs: NewSublist(), idle: idle}
 	l.roomFn = func(s *Sub) bool { return subOf(s).c.out.Free() >= l.roomNeed+ring.HeaderLength }
 	return l
-}
-
-// monotonic returns CLOCK_MONOTONIC in ns, comparable across processes.
-func monotonic() int64 {
-	var ts unix.Timespec
-	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	return ts.Nano()
 }
 
 func (l *loop) run() {

@@ -125,7 +125,7 @@ func (c *rawClient) write(typ uint16, frame []byte) {
 
 func (c *rawClient) pub(topic, reply, data string) {
 	c.seq++
-	m := wire.Msg{ID: c.id<<40 | c.seq, PubTime: uint64(monotonic()), Topic: []byte(topic), Reply: []byte(reply), Data: []byte(data)}
+	m := wire.Msg{ID: c.id<<40 | c.seq, PubTime: uint64(ipc.MonotonicNanos()), Topic: []byte(topic), Reply: []byte(reply), Data: []byte(data)}
 	b := make([]byte, m.Size())
 	m.Encode(b)
 	c.write(wire.TypePub, b)
