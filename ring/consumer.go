@@ -184,8 +184,7 @@ func (c *Consumer) Position() uint64 { return c.head }
 
 // Stats reads the ring's shared counters.
 func (c *Consumer) Stats() SPSCStats {
-	s, _ := ReadSPSCStats(c.r.buf)
-	return s
+	return spscStats(c.r, int(c.capacity))
 }
 
 // Close releases the consumer side so another process can attach.

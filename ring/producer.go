@@ -295,8 +295,7 @@ func (p *Producer) Doorbell() *ipc.Doorbell { return p.roomBell }
 
 // Stats reads the ring's shared counters.
 func (p *Producer) Stats() SPSCStats {
-	s, _ := ReadSPSCStats(p.r.buf)
-	return s
+	return spscStats(p.r, int(p.capacity))
 }
 
 // Close flushes what was committed, aborts an open claim and releases the

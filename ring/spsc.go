@@ -111,6 +111,11 @@ func ReadSPSCStats(b []byte) (SPSCStats, error) {
 	if err != nil {
 		return SPSCStats{}, err
 	}
+	return spscStats(r, capacity), nil
+}
+
+// spscStats reads the counters of an already validated ring.
+func spscStats(r region, capacity int) SPSCStats {
 	c := spscCountersOffset
 	return SPSCStats{
 		Capacity:        capacity,
@@ -121,7 +126,7 @@ func ReadSPSCStats(b []byte) (SPSCStats, error) {
 		ProducerAttach:  r.load64(c + ctrProducerAttachOffset),
 		ConsumerAttach:  r.load64(c + ctrConsumerAttachOffset),
 		Full:            r.load64(c + ctrFullOffset),
-	}, nil
+	}
 }
 
 // resetWaiters clears the waiter count of the SPSC doorbell at off, for a
