@@ -180,20 +180,7 @@ func busSink(a *childArgs) (*childReport, error) {
 			fe.finish()
 		}
 	}, bus.WithBlock(time.Until(time.Unix(0, a.Deadline))))
-	if err == nil {
-		err = c.Flush()
-	}
-	if err == nil {
-		err = writeReady(a.Path, "sink-"+strconv.Itoa(a.Index), "")
-	}
-	if err != nil {
-		return nil, err
-	}
-	g := a.guard()
-	if err := waitDone(fe.done, &g); err != nil {
-		return nil, err
-	}
-	if err := fe.get(); err != nil {
+	if err := serve(a, err, c.Flush, "sink-"+strconv.Itoa(a.Index), fe); err != nil {
 		return nil, err
 	}
 	dropped := c.Stats().Dropped

@@ -140,20 +140,7 @@ func busEcho(a *childArgs) (*childReport, error) {
 			fe.finish()
 		}
 	})
-	if err == nil {
-		err = c.Flush()
-	}
-	if err == nil {
-		err = writeReady(a.Path, "echo-0", "")
-	}
-	if err != nil {
-		return nil, err
-	}
-	g := a.guard()
-	if err := waitDone(fe.done, &g); err != nil {
-		return nil, err
-	}
-	if err := fe.get(); err != nil {
+	if err := serve(a, err, c.Flush, "echo-0", fe); err != nil {
 		return nil, err
 	}
 	if err := c.Flush(); err != nil {

@@ -247,6 +247,28 @@ func (f *firstErr) set(err error) {
 // finish releases the waiter.
 func (f *firstErr) finish() { f.once.Do(func() { close(f.done) }) }
 
+// serve is what a subscribing child does once its subscription is made
+// (subErr): flush it to the broker, tell the parent it is ready under name,
+// then wait, bounded by the child's deadline, until the handler finishes
+// (fe.finish) or fails (fe.set).
+func serve(a *childArgs, subErr error, flush func() error, name string, fe *firstErr) error {
+	err := subErr
+	if err == nil {
+		err = flush()
+	}
+	if err == nil {
+		err = writeReady(a.Path, name, "")
+	}
+	if err != nil {
+		return err
+	}
+	g := a.guard()
+	if err := waitDone(fe.done, &g); err != nil {
+		return err
+	}
+	return fe.get()
+}
+
 func (f *firstErr) get() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -270,20 +292,7 @@ func natsEcho(a *childArgs) (*childReport, error) {
 			fe.finish()
 		}
 	})
-	if err == nil {
-		err = nc.Flush()
-	}
-	if err == nil {
-		err = writeReady(a.Path, "echo-0", "")
-	}
-	if err != nil {
-		return nil, err
-	}
-	g := a.guard()
-	if err := waitDone(fe.done, &g); err != nil {
-		return nil, err
-	}
-	if err := fe.get(); err != nil {
+	if err := serve(a, err, nc.Flush, "echo-0", fe); err != nil {
 		return nil, err
 	}
 	if err := nc.Flush(); err != nil {
@@ -315,20 +324,7 @@ func natsSink(a *childArgs) (*childReport, error) {
 	if err == nil {
 		err = sub.SetPendingLimits(-1, -1) // never drop on this side
 	}
-	if err == nil {
-		err = nc.Flush()
-	}
-	if err == nil {
-		err = writeReady(a.Path, "sink-"+strconv.Itoa(a.Index), "")
-	}
-	if err != nil {
-		return nil, err
-	}
-	g := a.guard()
-	if err := waitDone(fe.done, &g); err != nil {
-		return nil, err
-	}
-	if err := fe.get(); err != nil {
+	if err := serve(a, err, nc.Flush, "sink-"+strconv.Itoa(a.Index), fe); err != nil {
 		return nil, err
 	}
 	if err := nc.Publish(subjDone, []byte(strconv.Itoa(a.Index))); err != nil {
