@@ -3,6 +3,7 @@ package bus
 import (
 	"errors"
 
+	"github.com/shmbus/shmbus/internal/topic"
 	"github.com/shmbus/shmbus/ipc"
 )
 
@@ -22,8 +23,8 @@ var (
 	// last reconnect attempt failed).
 	ErrConnectionClosed = errors.New("shmbus: connection closed")
 	// ErrBadTopic: a topic or pattern breaks the syntax rules (see
-	// ValidateTopic).
-	ErrBadTopic = errors.New("shmbus: bad topic")
+	// ValidateTopic). The same value as router.ErrBadTopic.
+	ErrBadTopic = topic.ErrBadTopic
 	// ErrMaxPayload: the message is larger than the router or the ring takes.
 	ErrMaxPayload = errors.New("shmbus: maximum payload exceeded")
 	// ErrBadSubscription: the subscription was unsubscribed, drained, closed

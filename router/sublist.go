@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/shmbus/shmbus/internal/topic"
 )
 
 // Sentinel errors of the Sublist (ErrBadTopic is in topic.go).
@@ -94,9 +96,9 @@ func (s *Sublist) Count() int { return s.count }
 // pattern and ErrSubInserted if sub is already inserted.
 func (s *Sublist) Insert(pattern string, sub *Sub) error {
 	var toks [MaxTopicDepth]string
-	n, p := scan(pattern, true, &toks)
-	if p.kind != probNone {
-		return fmt.Errorf("insert: %w", p.err(pattern, true))
+	n, err := topic.Scan(pattern, true, &toks)
+	if err != nil {
+		return fmt.Errorf("insert: %w", err)
 	}
 	if sub == nil {
 		return fmt.Errorf("insert %q: nil subscription: %w", pattern, ErrSubNotFound)
@@ -131,9 +133,9 @@ func (s *Sublist) Insert(pattern string, sub *Sub) error {
 // is not in this Sublist under pattern.
 func (s *Sublist) Remove(pattern string, sub *Sub) error {
 	var toks [MaxTopicDepth]string
-	n, p := scan(pattern, true, &toks)
-	if p.kind != probNone {
-		return fmt.Errorf("remove: %w", p.err(pattern, true))
+	n, err := topic.Scan(pattern, true, &toks)
+	if err != nil {
+		return fmt.Errorf("remove: %w", err)
 	}
 	var path [MaxTopicDepth + 1]*node
 	nd := &s.root

@@ -1,5 +1,7 @@
 package router
 
+import topicpkg "github.com/shmbus/shmbus/internal/topic"
+
 // Result is what Match found for one topic. The caller owns it and reuses it
 // from match to match: Match truncates the slices and appends into their
 // capacity, so once a Result has grown to the largest match it sees, Match
@@ -34,8 +36,8 @@ func (s *Sublist) Match(topic string, r *Result) {
 	r.Plain = r.Plain[:0]
 	r.Groups = r.Groups[:0]
 	var toks [MaxTopicDepth]string
-	n, p := scan(topic, false, &toks)
-	if p.kind != probNone {
+	n, ok := topicpkg.Valid(topic, false, &toks)
+	if !ok {
 		return
 	}
 	s.root.match(toks[:n], r)
