@@ -2,10 +2,15 @@
 // until SIGINT or SIGTERM, then detaches its clients cleanly (their
 // segments stay, so they reconnect to the next router with their backlog).
 //
-//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-block-timeout 1s] [-log-level info] [-group GID]
+//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-block-timeout 1s] [-log-level info] [-group GID] [-http 127.0.0.1:9464]
+//
+// With -http it also serves Prometheus metrics (/metrics), a health check
+// (/healthz) and the Go profiler (/debug/pprof/) on that address; see
+// docs/operations.md.
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -16,6 +21,7 @@ import (
 
 	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/router"
+	"github.com/shmbus/shmbus/router/metrics"
 )
 
 func main() {
@@ -31,6 +37,7 @@ func run(args []string) int {
 	group := fs.Int("group", 0, "gid allowed to use the bus (files 0660, directory 0750); 0 = owner only")
 	stats := fs.Duration("stats-every", 100*time.Millisecond, "stats segment refresh interval")
 	block := fs.Duration("block-timeout", time.Second, "how long a block-policy subscription without its own timeout holds a publisher")
+	httpAddr := fs.String("http", "", "serve /metrics (Prometheus), /healthz and /debug/pprof/ on this host:port (off when empty)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -52,11 +59,39 @@ func run(args []string) int {
 	}
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	var web *metrics.Server
+	if *httpAddr != "" {
+		if web, err = serveMetrics(*httpAddr, *dir, *stats, log); err != nil {
+			log.Error("cannot start", "err", err)
+			r.Close()
+			return 1
+		}
+	}
 	s := <-sig
 	log.Info("shutting down", "signal", s.String())
+	if web != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := web.Shutdown(ctx); err != nil {
+			log.Error("shutdown", "err", err)
+		}
+	}
 	if err := r.Close(); err != nil {
 		log.Error("shutdown", "err", err)
 		return 1
 	}
 	return 0
+}
+
+// serveMetrics starts the HTTP server of -http. The router counts as down
+// once its stats snapshot is twenty refresh intervals old (2 s at least).
+func serveMetrics(addr, dir string, statsEvery time.Duration, log *slog.Logger) (*metrics.Server, error) {
+	if statsEvery <= 0 {
+		statsEvery = 100 * time.Millisecond // the router's default
+	}
+	e, err := metrics.NewExporter(dir, metrics.WithLogger(log), metrics.WithStaleAfter(max(20*statsEvery, metrics.DefaultStaleAfter)))
+	if err != nil {
+		return nil, err
+	}
+	return metrics.Serve(addr, e)
 }
