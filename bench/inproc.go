@@ -79,7 +79,7 @@ func RingInProc(p Params) (*Result, error) {
 		if err != nil {
 			prod.Flush()
 			for prod.Free() < TputBatchBytes {
-				ipc.BusySpin{}.Idle(prod)
+				ipc.Relax()
 			}
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/shmbus/shmbus/internal/conn"
 	"github.com/shmbus/shmbus/internal/wire"
@@ -69,11 +70,14 @@ type Conn struct {
 	closedCh     chan struct{} // closed when Close starts
 	watchDone    chan struct{}
 	dispatchDone chan struct{}
-	stop         atomic.Bool // tells the dispatcher to exit
-	busy         atomic.Bool // the dispatcher is in a pass (maybe in a handler)
+	stop         atomic.Bool   // tells the dispatcher to exit
+	busy         atomic.Bool   // the out ring's reader is in a pass (maybe in a handler)
+	readMu       sync.Mutex    // held by whoever reads the out ring (dispatcher or a waiting Request)
+	stealers     atomic.Int32  // Requests waiting for an answer: the dispatcher steps aside
+	resume       chan struct{} // cap 1: wakes the dispatcher when stealers drops to 0
 	cb           *callbacks
 
-	dispatcher // state owned by the dispatcher goroutine
+	dispatcher // state owned by the holder of readMu
 	stats      counters
 }
 
@@ -259,6 +263,10 @@ func (c *Conn) shutdown(from closer) error {
 	}
 	c.stop.Store(true)
 	c.cons.Doorbell().Ring()
+	select {
+	case c.resume <- struct{}{}: // a dispatcher stepping aside for a Request
+	default:
+	}
 	if from != fromDispatcher && !c.busy.Load() {
 		<-c.dispatchDone
 	}
@@ -270,6 +278,14 @@ func (c *Conn) shutdown(from closer) error {
 // (none can start: the producer is closed), nothing touches the mapping.
 func (c *Conn) cleanup() {
 	c.roomWaiters.Wait()
+	// Wait out a Request's pass (readMu is never released: no reader
+	// starts on the closed consumer), then for every goroutine that may
+	// still touch the mapping to leave (see enterRing); they see stop and
+	// leave at once, parked ones too (shutdown rang the doorbell).
+	c.readMu.Lock()
+	for c.stealers.Load() > 0 {
+		time.Sleep(20 * time.Microsecond)
+	}
 	c.cons.Close()
 	c.pmu.Lock()
 	rs := c.rseg

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"runtime"
 
 	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
@@ -19,8 +20,10 @@ const (
 	maxInternedTopics = 4096
 )
 
-// dispatcher is the state of the dispatcher goroutine: nothing else touches
-// it while the Conn is open.
+// dispatcher is the state of whoever reads the out ring: the dispatcher
+// goroutine, or a Request waiting for its answer (see request.go). Only the
+// holder of Conn.readMu touches it; the mutex orders one holder's writes
+// before the next holder's reads.
 type dispatcher struct {
 	onRecordFn ring.Handler      // c.onRecord, made once (a method value allocates)
 	dcond      dispatchCond      // what the idle strategy parks on
@@ -34,37 +37,64 @@ func (c *Conn) initDispatcher() {
 	c.onRecordFn = c.onRecord
 	c.dcond.c = c
 	c.topics = make(map[string]string)
+	c.resume = make(chan struct{}, 1)
 }
 
-// dispatchCond is ready when the out ring has a record or Close asks the
-// dispatcher to stop (Close rings the ring's doorbell after asking).
+// dispatchCond is ready when the out ring has a record, a Request has
+// taken over the reading, or Close asks the dispatcher to stop (Close rings
+// the ring's doorbell after asking).
 type dispatchCond struct{ c *Conn }
 
-func (d *dispatchCond) Ready() bool             { return d.c.stop.Load() || d.c.cons.Ready() }
+func (d *dispatchCond) Ready() bool {
+	return d.c.stop.Load() || d.c.stealers.Load() > 0 || d.c.cons.Ready()
+}
 func (d *dispatchCond) Doorbell() *ipc.Doorbell { return d.c.cons.Doorbell() }
 
-// dispatch reads the out ring until Close, then cleans up.
+// dispatch reads the out ring until Close, then cleans up. While Requests
+// wait for answers they read the ring themselves (request.go) and the
+// dispatcher steps aside, waiting on c.resume: one poller per process
+// instead of two, and no goroutine hand-off on the answer's path.
 func (c *Conn) dispatch() {
 	defer c.cleanup()
 	idle := c.opts.newIdle()
 	for !c.stop.Load() {
+		if c.stealers.Load() > 0 {
+			<-c.resume // sent by the last Request to leave, and by shutdown
+			idle.Reset()
+			continue
+		}
 		if !c.cons.Ready() {
 			idle.Idle(&c.dcond)
 			continue
 		}
-		c.busy.Store(true)
-		n := c.cons.Read(c.onRecordFn, readBatch)
-		c.busy.Store(false)
+		if !c.readMu.TryLock() {
+			runtime.Gosched() // a Request is in a pass
+			continue
+		}
+		n, err := c.readPass()
+		c.readMu.Unlock()
 		if n > 0 {
 			idle.Reset()
 			continue
 		}
-		if err := c.cons.Err(); err != nil {
+		if err != nil {
 			c.asyncErr(nil, fmt.Errorf("shmbus: the router's ring to this client is corrupt, closing: %w", err))
 			c.shutdown(fromDispatcher)
 			return
 		}
 	}
+}
+
+// readPass reads up to readBatch records, dispatching each; it reports the
+// ring's error when it read nothing. readMu must be held.
+func (c *Conn) readPass() (int, error) {
+	c.busy.Store(true)
+	n := c.cons.Read(c.onRecordFn, readBatch)
+	c.busy.Store(false)
+	if n > 0 {
+		return n, nil
+	}
+	return 0, c.cons.Err()
 }
 
 func (c *Conn) onRecord(typ, _ uint16, p []byte) {
@@ -227,11 +257,15 @@ func (c *Conn) onReply(ib *Subscription, status bool) {
 	}
 	if status {
 		ch <- reqResult{err: ErrNoResponders}
-		return
+	} else {
+		m := c.ownedMsg(ib)
+		m.Sub = nil
+		ch <- reqResult{msg: m}
 	}
-	m := c.ownedMsg(ib)
-	m.Sub = nil
-	ch <- reqResult{msg: m}
+	// The Request may be parked on the out ring's doorbell (its idle
+	// strategy's last phase) while another reader dispatched its answer.
+	// Ring is one atomic load when nobody waits.
+	c.cons.Doorbell().Ring()
 }
 
 func hasPrefixDot(topic []byte, prefix string) bool {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strconv"
+	"sync/atomic"
 	"time"
+
+	"github.com/shmbus/shmbus/ipc"
 )
 
 type reqResult struct {
@@ -65,18 +69,115 @@ func (c *Conn) request(ctx context.Context, topic string, h Header, data []byte)
 	if err := c.publish(topic, reply, h, data); err != nil {
 		return nil, err
 	}
-	select {
-	case r := <-ch:
-		if r.err != nil {
-			return nil, fmt.Errorf("shmbus: request to %q: %w", topic, r.err)
+	r, ok := c.awaitReading(ctx, ch)
+	if !ok {
+		select {
+		case r = <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("shmbus: request to %q: %w", topic, ctxErr(ctx))
+		case <-c.closedCh:
+			return nil, ErrConnectionClosed
 		}
-		return r.msg, nil
-	case <-ctx.Done():
-		return nil, fmt.Errorf("shmbus: request to %q: %w", topic, ctxErr(ctx))
-	case <-c.closedCh:
-		return nil, ErrConnectionClosed
+	}
+	if r.err != nil {
+		return nil, fmt.Errorf("shmbus: request to %q: %w", topic, r.err)
+	}
+	return r.msg, nil
+}
+
+// awaitReading waits for the answer on ch by reading the out ring itself,
+// with the connection's idle strategy, while the dispatcher steps aside
+// (leader/follower): the answer goes from the ring to the caller on one
+// goroutine, where a hand-off from the dispatcher would cost a scheduler
+// wake-up (microseconds, or a preemption tick when every P is spinning).
+// Concurrent Requests take turns reading (readMu); whoever reads dispatches
+// every record, other subscriptions' handlers included, in ring order. It
+// returns ok=false, to wait on the channel instead, when the context ends,
+// the connection closes or the ring reports an error (the dispatcher, back
+// in charge, handles it).
+func (c *Conn) awaitReading(ctx context.Context, ch chan reqResult) (reqResult, bool) {
+	if !c.enterRing() {
+		return reqResult{}, false
+	}
+	defer c.leaveRing()
+	w := reqWait{c: c, ch: ch}
+	stopRing := context.AfterFunc(ctx, func() {
+		w.ended.Store(true)
+		if c.enterRing() { // the doorbell is in the mapping
+			c.cons.Doorbell().Ring() // a park on the doorbell ends now
+			c.leaveRing()
+		}
+	})
+	defer stopRing()
+	idle := c.opts.newIdle()
+	for {
+		select {
+		case r := <-ch:
+			return r, true
+		default:
+		}
+		if w.ended.Load() || c.stop.Load() {
+			return reqResult{}, false
+		}
+		if !c.readMu.TryLock() {
+			runtime.Gosched() // another reader is in a pass
+			continue
+		}
+		if c.stop.Load() {
+			c.readMu.Unlock()
+			return reqResult{}, false
+		}
+		n, err := c.readPass()
+		c.readMu.Unlock()
+		if n > 0 {
+			idle.Reset()
+			continue
+		}
+		if err != nil {
+			return reqResult{}, false
+		}
+		idle.Idle(&w)
 	}
 }
+
+// enterRing counts the caller among the stealers, the goroutines other
+// than the dispatcher that may touch the out ring's mapping; it fails once
+// the connection stops. cleanup waits for the count to drop to zero before
+// unmapping: the caller's add precedes its load of stop and shutdown's
+// store of stop precedes cleanup's load of the count (sequentially
+// consistent atomics), so either the caller sees stop or cleanup sees it.
+func (c *Conn) enterRing() bool {
+	c.stealers.Add(1)
+	if c.stop.Load() {
+		c.leaveRing()
+		return false
+	}
+	return true
+}
+
+// leaveRing undoes enterRing; the last to leave wakes the dispatcher.
+func (c *Conn) leaveRing() {
+	if c.stealers.Add(-1) == 0 {
+		select {
+		case c.resume <- struct{}{}:
+		default: // a wake-up is already pending
+		}
+	}
+}
+
+// reqWait is what a reading Request idles on: its answer arrived (another
+// reader dispatched it and rang the doorbell), the ring has records, the
+// context ended or the connection is closing.
+type reqWait struct {
+	c     *Conn
+	ch    chan reqResult
+	ended atomic.Bool
+}
+
+func (w *reqWait) Ready() bool {
+	return len(w.ch) > 0 || w.ended.Load() || w.c.stop.Load() || w.c.cons.Ready()
+}
+func (w *reqWait) Doorbell() *ipc.Doorbell { return w.c.cons.Doorbell() }
 
 // ctxErr reports a context's end, as ErrTimeout when its deadline passed.
 func ctxErr(ctx context.Context) error {

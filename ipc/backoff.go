@@ -82,7 +82,7 @@ func orDefault(d, def time.Duration) time.Duration {
 func NewIdleStrategy(name string) (IdleStrategy, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "spin":
-		return BusySpin{}, nil
+		return &BusySpin{}, nil
 	case "yield":
 		return Yield{}, nil
 	case "backoff":

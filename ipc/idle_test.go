@@ -9,7 +9,7 @@ import (
 
 func TestNewIdleStrategy(t *testing.T) {
 	for name, want := range map[string]IdleStrategy{
-		"spin": BusySpin{}, "yield": Yield{}, "backoff": &Backoff{}, " Block ": &Block{},
+		"spin": &BusySpin{}, "yield": Yield{}, "backoff": &Backoff{}, " Block ": &Block{},
 	} {
 		got, err := NewIdleStrategy(name)
 		if err != nil {
@@ -26,7 +26,7 @@ func TestNewIdleStrategy(t *testing.T) {
 
 func typeName(v any) string {
 	switch v.(type) {
-	case BusySpin:
+	case *BusySpin:
 		return "spin"
 	case Yield:
 		return "yield"
@@ -42,7 +42,7 @@ func TestIdleAllocatesNothing(t *testing.T) {
 	b := aligned(16)
 	f := &flag{word: new(uint32), want: 1, db: newTestDoorbell(t, b)}
 	for _, s := range []IdleStrategy{
-		BusySpin{}, Yield{},
+		&BusySpin{}, Yield{},
 		&Backoff{Spins: 2, Yields: 2, MinPark: time.Microsecond, MaxPark: 4 * time.Microsecond},
 		&Block{Timeout: time.Microsecond},
 	} {

@@ -2,6 +2,7 @@ package ring
 
 import (
 	"fmt"
+	"sync/atomic"
 
 	"github.com/shmbus/shmbus/ipc"
 )
@@ -34,6 +35,11 @@ type Consumer struct {
 	err       error
 	o         options
 	closed    bool
+
+	// Mirrors of head and err for Ready, which other goroutines may call
+	// while one reads (a hint: the reader may move on right after).
+	sharedHead atomic.Uint64
+	failed     atomic.Bool
 }
 
 // NewConsumer attaches the consumer side of the SPSC ring in region. It fails
@@ -63,7 +69,7 @@ func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
 		resetWaiters(r, spscConsumerBellOffset)
 	}
 	r.add64(spscCountersOffset+ctrConsumerAttachOffset, 1)
-	return &Consumer{
+	c := &Consumer{
 		r:         r,
 		data:      b[spscDataOffset : spscDataOffset+capacity],
 		mask:      uint64(capacity - 1),
@@ -74,7 +80,9 @@ func NewConsumer(b []byte, opts ...Option) (*Consumer, error) {
 		bell:      bell,
 		roomBell:  roomBell,
 		o:         o,
-	}, nil
+	}
+	c.sharedHead.Store(c.head)
+	return c, nil
 }
 
 // Read hands every available record, up to limit (<= 0: no limit), to h in
@@ -119,6 +127,7 @@ func (c *Consumer) read(h Handler, hw func(typ, flags uint16, payload []byte) bo
 			(length > c.maxLen && (typ != TypePadding || idx == 0 || alen != c.capacity-idx)) {
 			c.err = fmt.Errorf("record at position %d (index %d): type %#x length %d outside [%d, %d]: %w",
 				head, idx, typ, length, HeaderLength, min(c.maxLen, int32(c.capacity-idx)), ErrCorrupt)
+			c.failed.Store(true)
 			break
 		}
 		if typ != TypePadding {
@@ -140,7 +149,10 @@ func (c *Consumer) read(h Handler, hw func(typ, flags uint16, payload []byte) bo
 	if head != c.published && !c.o.deferRelease {
 		c.publish(head)
 	}
-	c.head = head
+	if head != c.head {
+		c.head = head
+		c.sharedHead.Store(head)
+	}
 	return n
 }
 
@@ -161,12 +173,15 @@ func (c *Consumer) publish(head uint64) {
 	c.roomBell.Ring()
 }
 
-// Ready reports whether a committed record is waiting (ipc.Parkable).
+// Ready reports whether a committed record is waiting (ipc.Parkable). Unlike
+// the other methods it may be called from any goroutine, also while one
+// reads (it then answers for the moment of the call).
 func (c *Consumer) Ready() bool {
-	if c.err != nil {
+	if c.failed.Load() {
 		return true // wake the caller so it sees the error
 	}
-	length, _, _ := splitHeader(c.r.load64(spscDataOffset + int(c.head&c.mask)))
+	head := c.sharedHead.Load()
+	length, _, _ := splitHeader(c.r.load64(spscDataOffset + int(head&c.mask)))
 	return length > 0
 }
 
