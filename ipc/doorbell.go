@@ -46,7 +46,9 @@ type Condition interface {
 // two loads fall in one total order, and whichever store comes second is
 // followed by a load that sees the first: either Ready sees the data (the
 // waiter returns without sleeping) or the ringer sees waiters > 0 and rings
-// (or both, which only costs a needless wake).
+// (or both, which only costs a needless wake). A -race build weakens Go's
+// atomics to acquire/release, so there Ring reads waiters with a
+// read-modify-write instead (race.go).
 // If it rings, it bumps seq after the waiter's load of s (that load precedes
 // the waiter's waiters++ which the ringer saw). Then either the bump lands
 // before futex_wait checks *seq == s, so futex_wait returns at once (EAGAIN),
@@ -100,7 +102,7 @@ func (d *Doorbell) Wait(c Condition, timeout time.Duration) bool {
 // data with a Go atomic. It reports whether it made the wake syscall. With
 // no waiter it costs one atomic load: no store, no syscall.
 func (d *Doorbell) Ring() bool {
-	if atomic.LoadUint32(d.waiters) == 0 {
+	if loadWaiters(d.waiters) == 0 { // a plain atomic load; an RMW under -race (race.go)
 		return false
 	}
 	atomic.AddUint32(d.seq, 1)
