@@ -5,10 +5,13 @@ import "fmt"
 // Sub frame (TypeSub):
 //
 //	0      8                 16      17    18          20          22
-//	+------+-----------------+-------+-----+-----------+-----------+---------+-------+
-//	| sid  | block timeout ns| policy| rsv | pattern len| group len | pattern | group |
-//	| u64  | u64             | u8    | u8  | u16       | u16       | bytes   | bytes |
-//	+------+-----------------+-------+-----+-----------+-----------+---------+-------+
+//	+------+-----------------+-------+-----+-----------+-----------+---------+-------+----------+
+//	| sid  | block timeout ns| policy| rsv | pattern len| group len | pattern | group | selector |
+//	| u64  | u64             | u8    | u8  | u16       | u16       | bytes   | bytes | (rest)   |
+//	+------+-----------------+-------+-----+-----------+-----------+---------+-------+----------+
+//
+// The selector (a header filter the router evaluates, internal/selector)
+// is the rest of the record, at most MaxSelectorLen bytes; empty: none.
 const (
 	offSubSID      = 0
 	offSubTimeout  = offSubSID + 8
@@ -33,10 +36,11 @@ type Sub struct {
 	Policy       uint8
 	Pattern      []byte
 	Group        []byte // empty: not a queue group
+	Selector     []byte // empty: every message
 }
 
 // Size is the encoded size of s.
-func (s *Sub) Size() int { return SubFixed + len(s.Pattern) + len(s.Group) }
+func (s *Sub) Size() int { return SubFixed + len(s.Pattern) + len(s.Group) + len(s.Selector) }
 
 // Encode writes s into dst (s.Size() bytes).
 func (s *Sub) Encode(dst []byte) {
@@ -48,7 +52,8 @@ func (s *Sub) Encode(dst []byte) {
 	le.PutUint16(dst[offSubPatLen:], uint16(len(s.Pattern)))
 	le.PutUint16(dst[offSubGroupLen:], uint16(len(s.Group)))
 	n := SubFixed + copy(dst[SubFixed:], s.Pattern)
-	copy(dst[n:], s.Group)
+	n += copy(dst[n:], s.Group)
+	copy(dst[n:], s.Selector)
 }
 
 // DecodeSub decodes a subscribe frame.
@@ -57,7 +62,7 @@ func DecodeSub(b []byte, s *Sub) error {
 		return fmt.Errorf("sub frame of %d bytes, fixed part is %d: %w", len(b), SubFixed, ErrBadFrame)
 	}
 	pl, gl := int(le.Uint16(b[offSubPatLen:])), int(le.Uint16(b[offSubGroupLen:]))
-	if pl == 0 || pl > MaxTopicLen || gl > MaxTopicLen || SubFixed+pl+gl != len(b) {
+	if pl == 0 || pl > MaxTopicLen || gl > MaxTopicLen || SubFixed+pl+gl > len(b) || len(b)-SubFixed-pl-gl > MaxSelectorLen {
 		return fmt.Errorf("sub frame of %d bytes: pattern %d, group %d bytes do not fit: %w", len(b), pl, gl, ErrBadFrame)
 	}
 	if p := b[offSubPolicy]; p > PolicyBlock {
@@ -67,7 +72,9 @@ func DecodeSub(b []byte, s *Sub) error {
 	s.BlockTimeout = le.Uint64(b[offSubTimeout:])
 	s.Policy = b[offSubPolicy]
 	s.Pattern = b[SubFixed : SubFixed+pl : SubFixed+pl]
-	s.Group = b[SubFixed+pl : len(b) : len(b)]
+	n := SubFixed + pl + gl
+	s.Group = b[SubFixed+pl : n : n]
+	s.Selector = b[n:len(b):len(b)]
 	return nil
 }
 

@@ -10,11 +10,11 @@
 // Message frame (TypePub from a client, TypeMsg to a client; the same
 // layout, so the router forwards a publish by copying it and patching SID):
 //
-//		0        8          16          24        32      34      36      40   41    42      48
-//		+--------+----------+-----------+---------+-------+-------+-------+----+-----+-------+
-//		| msg id | pub time | deadline  | sid     | topic | reply | hdrs  |prio|flags| rsv   |
-//		| u64    | u64 ns   | u64 ns    | u64     | u16   | u16   | u32   | u8 | u8  | 6B    |
-//		+--------+----------+-----------+---------+-------+-------+-------+----+-----+-------+
+//		0        8          16          24        32      34      36      40   41    42     46   48
+//		+--------+----------+-----------+---------+-------+-------+-------+----+-----+------+----+
+//		| msg id | pub time | deadline  | sid     | topic | reply | hdrs  |prio|flags|deliv | rsv|
+//		| u64    | u64 ns   | u64 ns    | u64     | u16   | u16   | u32   | u8 | u8  | u32  | 2B |
+//		+--------+----------+-----------+---------+-------+-------+-------+----+-----+------+----+
 //		| topic bytes | reply bytes | header block | payload (rest of the record)           |
 //		+-------------+-------------+--------------+----------------------------------------+
 //
@@ -22,10 +22,15 @@
 //	    per-connection sequence (low 40 bits).
 //	  - pub time and deadline: CLOCK_MONOTONIC nanoseconds, comparable across
 //	    processes; deadline 0 = never expires.
-//	  - sid: the subscription the router delivers on (0 in a publish).
+//	  - sid: the subscription (or queue consumer) the router delivers on (0
+//	    in a publish).
+//	  - flags: FlagQueued on a delivery from a queue, which the consumer
+//	    settles; deliv: that delivery's count (1 on the first), 0 elsewhere.
+//	  - TypeSend carries the same frame with the queue name as its topic.
 //	  - header block: a u16 count, then count x (u16 key length, key, u32 value
 //	    length, value); a key with several values repeats.
 //
-// Control frames (subscribe, unsubscribe, ping/pong, error) have their own
-// fixed parts, described at their encoders.
+// Control frames (subscribe, unsubscribe, ping/pong, error, and the queue
+// frames of queue.go: ctl, consume, settle, confirm) have their own fixed
+// parts, described at their encoders.
 package wire

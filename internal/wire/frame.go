@@ -34,9 +34,10 @@ const (
 	offHdrLen   = offReplyLen + 2
 	offPrio     = offHdrLen + 4
 	offFlags    = offPrio + 1
-	offReserved = offFlags + 1
+	offDeliv    = offFlags + 1
+	offReserved = offDeliv + 4
 	// MsgFixed is the size of a message frame's fixed part.
-	MsgFixed = offReserved + 6
+	MsgFixed = offReserved + 2
 )
 
 // Limits on a message frame's variable parts.
@@ -56,11 +57,14 @@ type Msg struct {
 	Deadline uint64 // CLOCK_MONOTONIC ns, 0 = none
 	SID      uint64
 	Priority uint8
-	Flags    uint8
-	Topic    []byte
-	Reply    []byte
-	Headers  []byte // encoded header block; see Headers
-	Data     []byte
+	Flags    uint8 // FlagQueued, ...
+	// Deliveries counts a queue delivery (1 on the first, FlagQueued);
+	// 0 elsewhere.
+	Deliveries uint32
+	Topic      []byte
+	Reply      []byte
+	Headers    []byte // encoded header block; see Headers
+	Data       []byte
 }
 
 // Size is the encoded size of m.
@@ -80,6 +84,7 @@ func (m *Msg) Encode(dst []byte) {
 	le.PutUint32(dst[offHdrLen:], uint32(len(m.Headers)))
 	dst[offPrio] = m.Priority
 	dst[offFlags] = m.Flags
+	le.PutUint32(dst[offDeliv:], m.Deliveries)
 	clear(dst[offReserved:MsgFixed])
 	n := MsgFixed
 	n += copy(dst[n:], m.Topic)
@@ -109,6 +114,7 @@ func DecodeMsg(b []byte, m *Msg) error {
 	m.SID = le.Uint64(b[offSID:])
 	m.Priority = b[offPrio]
 	m.Flags = b[offFlags]
+	m.Deliveries = le.Uint32(b[offDeliv:])
 	n := MsgFixed
 	m.Topic = b[n : n+tl : n+tl]
 	n += tl
@@ -123,6 +129,15 @@ func DecodeMsg(b []byte, m *Msg) error {
 		}
 	}
 	return nil
+}
+
+// SetDelivery patches the subscription id, flags and delivery count of an
+// encoded message frame in place (the router, copying a queued message into
+// its consumer's ring).
+func SetDelivery(frame []byte, sid uint64, flags uint8, deliveries uint32) {
+	le.PutUint64(frame[offSID:], sid)
+	frame[offFlags] = flags
+	le.PutUint32(frame[offDeliv:], deliveries)
 }
 
 // SetSID patches the subscription id of an encoded message frame in place

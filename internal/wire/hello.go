@@ -23,18 +23,23 @@ const (
 )
 
 // ProtocolVersion is the control protocol this build speaks.
-const ProtocolVersion = 1
+const ProtocolVersion = 2
 
 // MaxControlFrame bounds a Hello or Welcome.
 const MaxControlFrame = 1 << 20
 
-// SubSpec is one subscription a reconnecting client re-establishes.
+// SubSpec is one subscription or queue consumer a reconnecting client
+// re-establishes: a consumer when Queue is set (Pattern, Group and the
+// policy are then unused).
 type SubSpec struct {
 	SID            uint64 `json:"sid"`
-	Pattern        string `json:"pattern"`
+	Pattern        string `json:"pattern,omitempty"`
 	Group          string `json:"group,omitempty"`
 	Policy         uint8  `json:"policy,omitempty"`
 	BlockTimeoutNS uint64 `json:"block_timeout_ns,omitempty"`
+	Selector       string `json:"selector,omitempty"`
+	Queue          string `json:"queue,omitempty"`
+	Prefetch       uint32 `json:"prefetch,omitempty"`
 }
 
 // Hello opens a connection. ConnID is 0 for a new connection, or the id the

@@ -65,15 +65,21 @@ func TestDecodeMsgErrors(t *testing.T) {
 }
 
 func TestSubAndControlFrames(t *testing.T) {
-	in := Sub{SID: 3, BlockTimeout: 5e6, Policy: PolicyBlock, Pattern: []byte("a.*"), Group: []byte("workers")}
+	in := Sub{SID: 3, BlockTimeout: 5e6, Policy: PolicyBlock, Pattern: []byte("a.*"), Group: []byte("workers"), Selector: []byte(`region == "eu"`)}
 	buf := make([]byte, in.Size())
 	in.Encode(buf)
 	var out Sub
 	if err := DecodeSub(buf, &out); err != nil || !reflect.DeepEqual(in, out) {
 		t.Fatalf("sub round trip: %+v, %v", out, err)
 	}
-	if err := DecodeSub(buf[:len(buf)-1], &out); !errors.Is(err, ErrBadFrame) {
-		t.Fatalf("truncated sub: %v", err)
+	if err := DecodeSub(buf[:SubFixed+3+5], &out); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("sub truncated in its group: %v", err)
+	}
+	long := Sub{SID: 1, Pattern: []byte("a"), Selector: make([]byte, MaxSelectorLen+1)}
+	lb := make([]byte, long.Size())
+	long.Encode(lb)
+	if err := DecodeSub(lb, &out); !errors.Is(err, ErrBadFrame) {
+		t.Fatalf("sub with a %d-byte selector: %v", MaxSelectorLen+1, err)
 	}
 	e := ErrFrame{Code: CodeSlowConsumer, SID: 3, Text: []byte("dropped 5")}
 	eb := make([]byte, e.Size())
@@ -98,6 +104,18 @@ func FuzzDecode(f *testing.F) {
 	sb := make([]byte, s.Size())
 	s.Encode(sb)
 	f.Add(sb)
+	con := Consume{SID: 2, Prefetch: 8, Queue: []byte("jobs"), Selector: []byte("a > 1")}
+	conb := make([]byte, con.Size())
+	con.Encode(conb)
+	f.Add(conb)
+	st := Settle{SID: 2, ID: 3, Op: SettleAck}
+	stb := make([]byte, SettleSize)
+	st.Encode(stb)
+	f.Add(stb)
+	ctl := Ctl{Token: 1, Op: CtlDeclare, Body: []byte(`{"name":"q"}`)}
+	ctlb := make([]byte, ctl.Size())
+	ctl.Encode(ctlb)
+	f.Add(ctlb)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m Msg
@@ -114,5 +132,22 @@ func FuzzDecode(f *testing.F) {
 		var e ErrFrame
 		_ = DecodeErr(b, &e)
 		_, _ = DecodeU64(b)
+		var c Consume
+		if DecodeConsume(b, &c) == nil {
+			out := make([]byte, c.Size())
+			c.Encode(out)
+			if !bytes.Equal(out, b) {
+				t.Fatalf("consume re-encode differs")
+			}
+		}
+		var st Settle
+		_ = DecodeSettle(b, &st)
+		var ctl Ctl
+		if DecodeCtl(b, &ctl) == nil {
+			var d QueueDeclare
+			_ = UnmarshalCtlBody(ctl.Op, ctl.Body, &d)
+		}
+		var cf Confirm
+		_ = DecodeConfirm(b, &cf)
 	})
 }
