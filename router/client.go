@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/shmbus/shmbus/internal/conn"
+	"github.com/shmbus/shmbus/internal/selector"
 	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/ring"
@@ -33,6 +34,7 @@ type client struct {
 
 	// Counters (loop only; copied into the stats segment).
 	msgsIn, bytesIn, msgsOut, bytesOut, dropped, rejected uint64
+	expired                                               uint64 // published already past their deadline
 	alertIn, alertOut                                     bool
 }
 
@@ -45,7 +47,9 @@ type subscription struct {
 	c          *client
 	policy     uint8
 	block      time.Duration
+	sel        *selector.Selector // nil: every message
 	delivered  uint64
+	filtered   uint64 // matched the pattern, refused by the selector
 	dropped    uint64
 	unreported uint64 // drops not yet told to the client
 	removed    bool
@@ -58,6 +62,7 @@ func subOf(s *Sub) *subscription { return (*subscription)(unsafe.Pointer(s)) }
 type stall struct {
 	active bool
 	subs   []stalled
+	frame  []byte // the frame to deliver when the rules rewrote it; empty: the record itself
 }
 
 type stalled struct {

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shmbus/shmbus/ipc"
+	"github.com/shmbus/shmbus/router/rules"
 )
 
 // Sentinel errors.
@@ -29,6 +30,11 @@ type Config struct {
 	// BlockTimeout is how long a Block-policy subscription that names no
 	// timeout of its own holds its publisher; default DefaultBlockTimeout.
 	BlockTimeout time.Duration
+	// RulesFile is a routing rules file (router/rules) loaded at New; an
+	// invalid file fails New. Rules is an already built rule set instead.
+	// Router.LoadRules reloads (shmbusd does on SIGHUP).
+	RulesFile string
+	Rules     *rules.Engine
 }
 
 // DefaultBlockTimeout is Config.BlockTimeout's default.

@@ -34,7 +34,31 @@ func (l *loop) publish(c *client, p []byte) bool {
 	}
 	c.msgsIn++
 	c.bytesIn += uint64(len(m.Data))
-	if !l.route(topic, p, true) {
+	if m.Deadline != 0 && int64(m.Deadline) <= ipc.MonotonicNanos() {
+		// Expired before the router read it: never delivered, counted.
+		l.expired++
+		c.expired++
+		return true
+	}
+	if e := l.r.rules.Load(); e != nil && e.Len() > 0 {
+		if err := ValidateTopic(topic); err != nil {
+			c.msgsIn--
+			c.bytesIn -= uint64(len(m.Data))
+			l.reject(c, wire.CodeBadRecord, 0, err)
+			return true
+		}
+		return l.publishRules(c, e, &m, p)
+	}
+	return l.routePublish(c, &m, p)
+}
+
+// routePublish routes the message m (encoded as frame) published by c:
+// subscribers, or the no-subscriber count and a no-responders status. It
+// returns false, having set up c's stall, when a block-policy subscriber
+// has no room.
+func (l *loop) routePublish(c *client, m *wire.Msg, frame []byte) bool {
+	topic := str(m.Topic)
+	if !l.route(topic, frame, m, true) {
 		if err := ValidateTopic(topic); err != nil {
 			c.msgsIn--
 			c.bytesIn -= uint64(len(m.Data))
@@ -51,33 +75,54 @@ func (l *loop) publish(c *client, p []byte) bool {
 		return true
 	}
 	c.stall.subs = append(c.stall.subs[:0], l.pending...)
+	c.stall.frame = c.stall.frame[:0]
 	c.stall.active = true
 	l.stalls++
 	return false
 }
 
 // route copies the encoded message frame to every subscription matching
-// topic. Block-policy subscribers without room are left in l.pending when
-// mayStall is set (dropped otherwise). It reports whether anything matched.
-func (l *loop) route(topic string, frame []byte, mayStall bool) bool {
+// topic whose selector (if any) accepts m. Block-policy subscribers without
+// room are left in l.pending when mayStall is set (dropped otherwise). It
+// reports whether any subscription took the message (or was offered it):
+// false means nobody listens, selectors included.
+func (l *loop) route(topic string, frame []byte, m *wire.Msg, mayStall bool) bool {
 	l.pending = l.pending[:0]
 	l.subs.Match(topic, &l.match)
 	if len(l.match.Plain) == 0 && len(l.match.Groups) == 0 {
 		return false
 	}
+	offered := false
 	for _, s := range l.match.Plain {
-		l.offer(subOf(s), frame, mayStall)
+		sub := subOf(s)
+		if sub.sel != nil && !sub.sel.Eval(m.Topic, m.Priority, m.Headers) {
+			sub.filtered++
+			continue
+		}
+		l.offer(sub, frame, mayStall)
+		offered = true
 	}
 	l.roomNeed = len(frame)
+	l.cur = m
 	for i := range l.match.Groups {
 		g := &l.match.Groups[i]
-		s := g.PickFunc(l.roomFn) // a member with room, round robin
+		s := g.PickFunc(l.roomFn) // a member with room whose selector accepts m, round robin
 		if s == nil {
-			s = g.Pick() // none has room: that member's policy decides
+			s = g.PickFunc(l.selFn) // none has room: that member's policy decides
+		}
+		if s == nil {
+			continue // every member's selector refuses m
 		}
 		l.offer(subOf(s), frame, mayStall)
+		offered = true
 	}
-	return true
+	l.cur = nil
+	return offered
+}
+
+// accepts reports whether s's selector (none: everything) takes l.cur.
+func (l *loop) accepts(s *subscription) bool {
+	return s.sel == nil || s.sel.Eval(l.cur.Topic, l.cur.Priority, l.cur.Headers)
 }
 
 // offer delivers frame to s, or applies s's policy when its ring is full.
@@ -114,6 +159,9 @@ func (l *loop) deliver(s *subscription, frame []byte) error {
 // waiting, drops for those past their deadline, and consumes the record
 // when none is left.
 func (l *loop) resume(c *client, frame []byte) bool {
+	if len(c.stall.frame) > 0 {
+		frame = c.stall.frame // rewritten by the rules (routing.go)
+	}
 	now := ipc.MonotonicNanos()
 	left := c.stall.subs[:0]
 	for _, st := range c.stall.subs {
@@ -184,6 +232,6 @@ func (l *loop) publishSystem(topic string, data []byte) {
 	}
 	f := l.frame[:m.Size()]
 	m.Encode(f)
-	l.route(topic, f, false)
+	l.route(topic, f, &m, false)
 	l.flush()
 }

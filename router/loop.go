@@ -6,9 +6,11 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/shmbus/shmbus/internal/selector"
 	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/ring"
+	"github.com/shmbus/shmbus/router/rules"
 )
 
 // event is what control goroutines hand the loop.
@@ -31,20 +33,31 @@ type loop struct {
 	pending   []stalled // scratch for a publish's blocked subscribers
 	dirty     []*client // clients whose out ring has unflushed records
 	unrep     []*subscription
-	frame     []byte // scratch for router-made messages
-	roomNeed  int    // frame size the current group pick needs
-	roomFn    func(*Sub) bool
-	noSubs    uint64 // messages published to no subscriber
-	stalls    int
-	tick      int
-	lastTick  time.Time
-	stats     *statsWriter
+	frame     []byte          // scratch for router-made messages
+	roomNeed  int             // frame size the current group pick needs
+	roomFn    func(*Sub) bool // group pick: room for roomNeed bytes and the selector accepts cur
+	selFn     func(*Sub) bool // group pick: the selector accepts cur
+	cur       *wire.Msg       // the message being routed (group picks)
+	noSubs    uint64          // messages published to no subscriber
+	expired   uint64          // messages past their deadline when read
+	rout      rules.Output    // reused by every Apply
+	rframe    []byte          // scratch for frames the rules rewrote
+	// Rules counters: messages some rule applied to, actions skipped.
+	ruleMatched, ruleSkipped uint64
+	stalls                                  int
+	tick                                    int
+	lastTick                                time.Time
+	stats                                   *statsWriter
 }
 
 func newLoop(r *Router) *loop {
 	idle, _ := ipc.NewIdleStrategy(r.cfg.Idle)
 	l := &loop{r: r, subs: NewSublist(), idle: idle}
-	l.roomFn = func(s *Sub) bool { return subOf(s).c.out.Free() >= l.roomNeed+ring.HeaderLength }
+	l.roomFn = func(s *Sub) bool {
+		sub := subOf(s)
+		return sub.c.out.Free() >= l.roomNeed+ring.HeaderLength && l.accepts(sub)
+	}
+	l.selFn = func(s *Sub) bool { return l.accepts(subOf(s)) }
 	return l
 }
 
@@ -122,7 +135,7 @@ func (l *loop) handleEvents() int {
 func (l *loop) add(c *client) {
 	c.handler = func(typ, flags uint16, p []byte) bool { return l.onRecord(c, typ, p) }
 	for _, s := range c.initial {
-		if err := l.addSub(c, s.SID, s.Pattern, s.Group, s.Policy, time.Duration(s.BlockTimeoutNS)); err != nil {
+		if err := l.addSub(c, s.SID, s.Pattern, s.Group, s.Selector, s.Policy, time.Duration(s.BlockTimeoutNS)); err != nil {
 			l.r.cfg.Logger.Warn("resumed subscription refused", "id", c.id, "sid", s.SID, "err", err)
 		}
 	}
@@ -179,7 +192,7 @@ func (l *loop) onRecord(c *client, typ uint16, p []byte) bool {
 			l.reject(c, wire.CodeBadRecord, 0, err)
 			return true
 		}
-		if err := l.addSub(c, s.SID, string(s.Pattern), string(s.Group), s.Policy, time.Duration(s.BlockTimeout)); err != nil {
+		if err := l.addSub(c, s.SID, string(s.Pattern), string(s.Group), string(s.Selector), s.Policy, time.Duration(s.BlockTimeout)); err != nil {
 			l.reject(c, wire.CodeBadSub, s.SID, err)
 		}
 	case wire.TypeUnsub:
@@ -197,7 +210,7 @@ func (l *loop) onRecord(c *client, typ uint16, p []byte) bool {
 	return true
 }
 
-func (l *loop) addSub(c *client, sid uint64, pattern, group string, policy uint8, block time.Duration) error {
+func (l *loop) addSub(c *client, sid uint64, pattern, group, sel string, policy uint8, block time.Duration) error {
 	if _, dup := c.subs[sid]; dup {
 		return fmt.Errorf("subscription id %d already in use", sid)
 	}
@@ -207,8 +220,15 @@ func (l *loop) addSub(c *client, sid uint64, pattern, group string, policy uint8
 	if policy == wire.PolicyBlock && block <= 0 {
 		block = l.r.cfg.BlockTimeout // Block with no timeout of its own
 	}
+	var compiled *selector.Selector
+	if sel != "" {
+		var err error
+		if compiled, err = selector.Compile(sel); err != nil {
+			return fmt.Errorf("subscription %d: %w", sid, err)
+		}
+	}
 	l.nextSubID++
-	s := &subscription{sid: sid, pattern: pattern, c: c, policy: policy, block: block}
+	s := &subscription{sid: sid, pattern: pattern, c: c, policy: policy, block: block, sel: compiled}
 	s.Sub = Sub{ID: l.nextSubID, Client: uint32(c.id), Group: group}
 	if err := l.subs.Insert(pattern, &s.Sub); err != nil {
 		return err

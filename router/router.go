@@ -15,6 +15,7 @@ import (
 	"github.com/shmbus/shmbus/internal/conn"
 	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
+	"github.com/shmbus/shmbus/router/rules"
 )
 
 // Router is one broker: a control socket, an event loop, and the clients.
@@ -32,6 +33,7 @@ type Router struct {
 	inUse    map[uint64]bool
 	ids      idReservation // guarded by mu
 
+	rules    atomic.Pointer[rules.Engine] // routing rules in force; nil: none (routing.go)
 	stopping atomic.Bool
 	quit     chan struct{} // closed by Close
 	wg       sync.WaitGroup
@@ -67,6 +69,17 @@ func New(cfg Config) (*Router, error) {
 	r := &Router{cfg: cfg, lock: lock, rseg: rseg, conns: map[*net.UnixConn]struct{}{}, inUse: map[uint64]bool{}, quit: make(chan struct{})}
 	r.openIDs()
 	r.loop = newLoop(r)
+	if cfg.Rules != nil {
+		r.rules.Store(cfg.Rules)
+	}
+	if cfg.RulesFile != "" {
+		if err := r.LoadRules(cfg.RulesFile); err != nil {
+			rseg.Close()
+			r.closeIDs()
+			lock.Close()
+			return nil, err
+		}
+	}
 	return r, nil
 }
 

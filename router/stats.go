@@ -37,6 +37,10 @@ type Snapshot struct {
 	Time         time.Time     `json:"time"`
 	RouterPID    int           `json:"router_pid"`
 	NoSubscriber uint64        `json:"no_subscriber"` // messages published to no subscriber
+	Expired      uint64        `json:"expired"`       // published already past their deadline: never delivered
+	Rules        int           `json:"rules"`         // routing rules in force
+	RulesMatched uint64        `json:"rules_matched"` // messages some rule applied to
+	RulesSkipped uint64        `json:"rules_skipped"` // rule actions skipped (invalid result, hop or copy limit)
 	Clients      []ClientStats `json:"clients"`
 }
 
@@ -51,6 +55,7 @@ type ClientStats struct {
 	BytesOut uint64     `json:"bytes_out"`
 	Dropped  uint64     `json:"dropped"`
 	Rejected uint64     `json:"rejected"`
+	Expired  uint64     `json:"expired"`
 	InFill   float64    `json:"in_fill"`
 	OutFill  float64    `json:"out_fill"`
 	Subs     []SubStats `json:"subs,omitempty"`
@@ -61,20 +66,27 @@ type SubStats struct {
 	SID       uint64 `json:"sid"`
 	Pattern   string `json:"pattern"`
 	Group     string `json:"group,omitempty"`
+	Selector  string `json:"selector,omitempty"`
 	Delivered uint64 `json:"delivered"`
 	Dropped   uint64 `json:"dropped"`
+	Filtered  uint64 `json:"filtered,omitempty"` // matched the pattern, refused by the selector
 }
 
 func (l *loop) snapshot(now time.Time) *Snapshot {
-	s := &Snapshot{Time: now, RouterPID: ipc.Self().PID, NoSubscriber: l.noSubs}
+	s := &Snapshot{Time: now, RouterPID: ipc.Self().PID, NoSubscriber: l.noSubs, Expired: l.expired,
+		Rules: l.r.rules.Load().Len(), RulesMatched: l.ruleMatched, RulesSkipped: l.ruleSkipped}
 	for _, c := range l.clients {
 		in := c.in.Stats()
 		cs := ClientStats{ID: c.id, Name: c.name, PID: c.proc.PID, MsgsIn: c.msgsIn, BytesIn: c.bytesIn,
-			MsgsOut: c.msgsOut, BytesOut: c.bytesOut, Dropped: c.dropped, Rejected: c.rejected,
+			MsgsOut: c.msgsOut, BytesOut: c.bytesOut, Dropped: c.dropped, Rejected: c.rejected, Expired: c.expired,
 			InFill:  float64(in.Used()) / float64(in.Capacity),
 			OutFill: float64(c.seg.OutCap-c.out.Free()) / float64(c.seg.OutCap)}
 		for _, sub := range c.subs {
-			cs.Subs = append(cs.Subs, SubStats{SID: sub.sid, Pattern: sub.pattern, Group: sub.Group, Delivered: sub.delivered, Dropped: sub.dropped})
+			ss := SubStats{SID: sub.sid, Pattern: sub.pattern, Group: sub.Group, Delivered: sub.delivered, Dropped: sub.dropped, Filtered: sub.filtered}
+			if sub.sel != nil {
+				ss.Selector = sub.sel.Source()
+			}
+			cs.Subs = append(cs.Subs, ss)
 		}
 		sort.Slice(cs.Subs, func(i, j int) bool { return cs.Subs[i].SID < cs.Subs[j].SID })
 		s.Clients = append(s.Clients, cs)

@@ -2,7 +2,11 @@
 // until SIGINT or SIGTERM, then detaches its clients cleanly (their
 // segments stay, so they reconnect to the next router with their backlog).
 //
-//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-block-timeout 1s] [-log-level info] [-group GID] [-http 127.0.0.1:9464]
+//	shmbusd [-dir /dev/shm/shmbus] [-idle backoff] [-high-water 0.8] [-block-timeout 1s] [-log-level info] [-group GID] [-http 127.0.0.1:9464] [-rules FILE]
+//
+// With -rules it applies the routing rules of FILE (router/rules: TOML) and
+// reloads them on SIGHUP; a file that does not validate is refused with an
+// error naming the rule and field, and the rules in force stay.
 //
 // With -http it also serves Prometheus metrics (/metrics), a health check
 // (/healthz) and the Go profiler (/debug/pprof/) on that address; see
@@ -38,6 +42,7 @@ func run(args []string) int {
 	stats := fs.Duration("stats-every", 100*time.Millisecond, "stats segment refresh interval")
 	block := fs.Duration("block-timeout", time.Second, "how long a block-policy subscription without its own timeout holds a publisher")
 	httpAddr := fs.String("http", "", "serve /metrics (Prometheus), /healthz and /debug/pprof/ on this host:port (off when empty)")
+	rulesFile := fs.String("rules", "", "routing rules file (TOML, see router/rules); reloaded on SIGHUP")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -47,7 +52,14 @@ func run(args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: lv}))
-	r, err := router.New(router.Config{Dir: *dir, Idle: *idle, HighWater: *hw, Logger: log, GroupAccess: *group, StatsEvery: *stats, BlockTimeout: *block})
+	// Signals first: one that arrives while the router starts is kept.
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sig)
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer func() { signal.Stop(hup); close(hup) }() // ends the reload goroutine
+	r, err := router.New(router.Config{Dir: *dir, Idle: *idle, HighWater: *hw, Logger: log, GroupAccess: *group, StatsEvery: *stats, BlockTimeout: *block, RulesFile: *rulesFile})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return 1
@@ -57,8 +69,15 @@ func run(args []string) int {
 		r.Close()
 		return 1
 	}
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		for range hup {
+			if *rulesFile == "" {
+				log.Info("SIGHUP: no -rules file to reload")
+				continue
+			}
+			_ = r.LoadRules(*rulesFile) // logs the outcome; a bad file keeps the rules in force
+		}
+	}()
 	var web *metrics.Server
 	if *httpAddr != "" {
 		if web, err = serveMetrics(*httpAddr, *dir, *stats, log); err != nil {
