@@ -156,3 +156,24 @@ func waitStats(t *testing.T, r *Router, ok func(*Snapshot) bool) *Snapshot {
 	t.Fatalf("stats never matched; last %+v", last)
 	return nil
 }
+
+// The stats carry the router's own routing time once it has routed.
+func TestRouteTimeInStats(t *testing.T) {
+	r := startRouter(t)
+	sub := dialRaw(t, r.Dir())
+	sub.subSel(1, "t.>", "", "")
+	sub.ping()
+	pub := dialRaw(t, r.Dir())
+	s := waitStats(t, r, func(s *Snapshot) bool {
+		for range 200 {
+			pub.pubFull("t.a", nil, 0, 0, "x")
+		}
+		pub.ping()
+		sub.drain(0)
+		return s.RouteTime.Samples > 0
+	})
+	rt := s.RouteTime
+	if rt.P50 <= 0 || rt.P50 > rt.P99 || rt.P99 > rt.Max {
+		t.Fatalf("route time percentiles out of order: %+v", rt)
+	}
+}

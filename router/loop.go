@@ -44,15 +44,16 @@ type loop struct {
 	rframe    []byte          // scratch for frames the rules rewrote
 	// Rules counters: messages some rule applied to, actions skipped.
 	ruleMatched, ruleSkipped uint64
-	stalls                                  int
-	tick                                    int
-	lastTick                                time.Time
-	stats                                   *statsWriter
+	stalls                   int
+	tick                     int
+	lastTick                 time.Time
+	stats                    *statsWriter
+	rtime                    routeTimer // routetime.go
 }
 
 func newLoop(r *Router) *loop {
 	idle, _ := ipc.NewIdleStrategy(r.cfg.Idle)
-	l := &loop{r: r, subs: NewSublist(), idle: idle}
+	l := &loop{r: r, subs: NewSublist(), idle: idle, rtime: newRouteTimer()}
 	l.roomFn = func(s *Sub) bool {
 		sub := subOf(s)
 		return sub.c.out.Free() >= l.roomNeed+ring.HeaderLength && l.accepts(sub)
@@ -71,7 +72,11 @@ func (l *loop) run() {
 		}
 		for i := 0; i < len(l.clients); i++ {
 			c := l.clients[i]
+			timed := c.in.Ready() && l.rtime.start()
 			n := c.in.ReadWhile(c.handler, 256)
+			if timed {
+				l.rtime.stop(n)
+			}
 			work += n
 			if err := c.in.Err(); err != nil {
 				// Tell the client, then drop it and close its control socket,

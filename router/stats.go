@@ -38,6 +38,7 @@ type Snapshot struct {
 	RouterPID    int           `json:"router_pid"`
 	NoSubscriber uint64        `json:"no_subscriber"` // messages published to no subscriber
 	Expired      uint64        `json:"expired"`       // published already past their deadline: never delivered
+	RouteTime    RouteTime     `json:"route_time"`    // the router's time per record, last interval
 	Rules        int           `json:"rules"`         // routing rules in force
 	RulesMatched uint64        `json:"rules_matched"` // messages some rule applied to
 	RulesSkipped uint64        `json:"rules_skipped"` // rule actions skipped (invalid result, hop or copy limit)
@@ -74,7 +75,7 @@ type SubStats struct {
 
 func (l *loop) snapshot(now time.Time) *Snapshot {
 	s := &Snapshot{Time: now, RouterPID: ipc.Self().PID, NoSubscriber: l.noSubs, Expired: l.expired,
-		Rules: l.r.rules.Load().Len(), RulesMatched: l.ruleMatched, RulesSkipped: l.ruleSkipped}
+		RouteTime: l.rtime.window(), Rules: l.r.rules.Load().Len(), RulesMatched: l.ruleMatched, RulesSkipped: l.ruleSkipped}
 	for _, c := range l.clients {
 		in := c.in.Stats()
 		cs := ClientStats{ID: c.id, Name: c.name, PID: c.proc.PID, MsgsIn: c.msgsIn, BytesIn: c.bytesIn,

@@ -171,6 +171,18 @@ var (
 	descNoSub = prometheus.NewDesc("shmbus_messages_no_subscriber_total",
 		"Messages published to a topic no subscription matched.", nil, nil)
 
+	descExpired = prometheus.NewDesc("shmbus_messages_expired_total",
+		"Messages published already past their deadline (TTL): never routed.", nil, nil)
+	descRules = prometheus.NewDesc("shmbus_rules",
+		"Routing rules in force.", nil, nil)
+	descRulesMatched = prometheus.NewDesc("shmbus_rules_matched_messages_total",
+		"Published messages some routing rule applied to.", nil, nil)
+	descRulesSkipped = prometheus.NewDesc("shmbus_rules_skipped_actions_total",
+		"Routing rule actions not taken (invalid result, hop or copy limit).", nil, nil)
+	descRouteTime = prometheus.NewDesc("shmbus_router_route_seconds",
+		"The router's time per record read from a client ring (sampled), over the last stats interval, by quantile.",
+		[]string{"quantile"}, nil)
+
 	descClientInfo = prometheus.NewDesc("shmbus_client_info",
 		"Always 1 per connected client; pid is its process.", []string{"client", "id", "pid"}, nil)
 	descMsgsIn = prometheus.NewDesc("shmbus_client_messages_in_total",
@@ -193,10 +205,12 @@ var (
 		"Messages delivered to the subscription.", subLabels, nil)
 	descSubDropped = prometheus.NewDesc("shmbus_subscription_dropped_total",
 		"Messages the subscription lost because its client's ring had no room.", subLabels, nil)
+	descSubFiltered = prometheus.NewDesc("shmbus_subscription_filtered_total",
+		"Messages that matched the subscription's pattern and that its selector refused (never sent).", subLabels, nil)
 
 	allDescs = []*prometheus.Desc{descBuildInfo, descUp, descAge, descRouterInfo, descClients, descSubs, descNoSub,
 		descClientInfo, descMsgsIn, descBytesIn, descMsgsOut, descBytesOut, descDropped, descRejected, descFill,
-		descSubDelivered, descSubDropped}
+		descSubDelivered, descSubDropped, descSubFiltered, descExpired, descRules, descRulesMatched, descRulesSkipped, descRouteTime}
 )
 
 // Describe sends the descriptors of every metric Collect may send.
@@ -230,6 +244,18 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 	gauge(descRouterInfo, 1, strconv.Itoa(s.RouterPID), e.dir)
 	gauge(descClients, float64(len(s.Clients)))
 	counter(descNoSub, s.NoSubscriber)
+	counter(descExpired, s.Expired)
+	gauge(descRules, float64(s.Rules))
+	counter(descRulesMatched, s.RulesMatched)
+	counter(descRulesSkipped, s.RulesSkipped)
+	if rt := s.RouteTime; rt.Samples > 0 {
+		for _, q := range []struct {
+			q  string
+			ns int64
+		}{{"0.5", rt.P50}, {"0.9", rt.P90}, {"0.99", rt.P99}, {"0.999", rt.P999}, {"1", rt.Max}} {
+			gauge(descRouteTime, float64(q.ns)/1e9, q.q)
+		}
+	}
 	subs := 0
 	for i := range s.Clients {
 		c := &s.Clients[i]
@@ -247,6 +273,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 			sid := strconv.FormatUint(sub.SID, 10)
 			counter(descSubDelivered, sub.Delivered, c.Name, id, sid, sub.Pattern, sub.Group)
 			counter(descSubDropped, sub.Dropped, c.Name, id, sid, sub.Pattern, sub.Group)
+			counter(descSubFiltered, sub.Filtered, c.Name, id, sid, sub.Pattern, sub.Group)
 		}
 		subs += len(c.Subs)
 	}
