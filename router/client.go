@@ -32,6 +32,9 @@ type client struct {
 	stall   stall // a publish held back by block-policy subscribers
 	removed bool
 
+	qcons map[uint64]*qconsumer // queue consumers by sid (nil until the first)
+	qhold qhold                 // a queue record held at the head of the in ring
+
 	// Counters (loop only; copied into the stats segment).
 	msgsIn, bytesIn, msgsOut, bytesOut, dropped, rejected uint64
 	expired                                               uint64 // published already past their deadline

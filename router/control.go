@@ -175,6 +175,9 @@ func (r *Router) admit(h *wire.Hello, cred *syscall.Ucred) (*client, error) {
 	}
 	proc := ipc.Process{PID: int(cred.Pid), StartTime: seg.Seg.Header().CreatorStart}
 	for _, s := range h.Subs {
+		if s.Queue != "" {
+			continue // a queue consumer: the loop checks it (and tells the client)
+		}
 		if err := ValidatePattern(s.Pattern); err != nil {
 			return fail(fmt.Errorf("subscription %d: %w", s.SID, err))
 		}

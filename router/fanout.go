@@ -58,12 +58,16 @@ func (l *loop) publish(c *client, p []byte) bool {
 // has no room.
 func (l *loop) routePublish(c *client, m *wire.Msg, frame []byte) bool {
 	topic := str(m.Topic)
+	bound := l.qs.nbinds > 0 && l.pushBound(topic, frame, m) // queue bindings: qsend.go
 	if !l.route(topic, frame, m, true) {
 		if err := ValidateTopic(topic); err != nil {
 			c.msgsIn--
 			c.bytesIn -= uint64(len(m.Data))
 			l.reject(c, wire.CodeBadRecord, 0, err)
 			return true
+		}
+		if bound {
+			return true // a queue took it
 		}
 		l.noSubs++
 		if len(m.Reply) > 0 {
@@ -103,7 +107,8 @@ func (l *loop) route(topic string, frame []byte, m *wire.Msg, mayStall bool) boo
 		offered = true
 	}
 	l.roomNeed = len(frame)
-	l.cur = m
+	l.curMsg = *m // a copy the loop owns: storing m itself would move every publish's Msg to the heap
+	l.cur = &l.curMsg
 	for i := range l.match.Groups {
 		g := &l.match.Groups[i]
 		s := g.PickFunc(l.roomFn) // a member with room whose selector accepts m, round robin

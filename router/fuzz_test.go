@@ -53,6 +53,32 @@ func FuzzRecord(f *testing.F) {
 	f.Add(wire.TypePing, []byte{1, 2, 3, 4, 5, 6, 7, 8})
 	f.Add(uint16(77), []byte("garbage"))
 	f.Add(wire.TypePub, []byte{})
+	// Queue frames (a queue "q" exists, consumed by the subscriber).
+	ctl := func(op uint16, body string) []byte {
+		c := wire.Ctl{Token: 1, Op: op, Body: []byte(body)}
+		b := make([]byte, c.Size())
+		c.Encode(b)
+		return b
+	}
+	f.Add(wire.TypeCtl, ctl(wire.CtlDeclare, `{"name":"q2","config":{"max_msgs":2,"overflow":"drop-oldest","dead_letter":"topic:a.dead"}}`))
+	f.Add(wire.TypeCtl, ctl(wire.CtlBind, `{"name":"q","pattern":"after.>"}`))
+	f.Add(wire.TypeCtl, ctl(wire.CtlList, ``))
+	f.Add(wire.TypeCtl, ctl(wire.CtlPurge, `{"name":"q"}`))
+	f.Add(wire.TypeCtl, ctl(wire.CtlDelete, `{"name":"q"}`))
+	f.Add(wire.TypeCtl, ctl(wire.CtlDeclare, `{"name":"",`))
+	f.Add(wire.TypeCtl, []byte{1, 2})
+	qm := wire.Msg{ID: 7, Topic: []byte("q"), Priority: 9, Headers: wire.AppendHeaders(nil, map[string][]string{"k": {"v"}}), Data: []byte("x")}
+	qb := make([]byte, qm.Size())
+	qm.Encode(qb)
+	f.Add(wire.TypeSend, qb)
+	con := wire.Consume{SID: 5, Prefetch: 1, Queue: []byte("q"), Selector: []byte(`k == "v"`)}
+	cb := make([]byte, con.Size())
+	con.Encode(cb)
+	f.Add(wire.TypeConsume, cb)
+	st := wire.Settle{SID: 5, ID: 7, Op: wire.SettleNak, Delay: 1}
+	stb := make([]byte, wire.SettleSize)
+	st.Encode(stb)
+	f.Add(wire.TypeSettle, stb)
 	n := 0
 	f.Fuzz(func(t *testing.T, typ uint16, payload []byte) {
 		n++
@@ -61,11 +87,14 @@ func FuzzRecord(f *testing.F) {
 		r.cfg.fill()
 		l := newLoop(r)
 		bad, _ := loopClient(t, l, dir, fmt.Sprintf("bad-%d", n), 1)
-		_, subRing := loopClient(t, l, dir, fmt.Sprintf("sub-%d", n), 2, wire.SubSpec{SID: 1, Pattern: ">"})
+		l.onRecord(bad, wire.TypeCtl, ctl(wire.CtlDeclare, `{"name":"q"}`))
+		_, subRing := loopClient(t, l, dir, fmt.Sprintf("sub-%d", n), 2, wire.SubSpec{SID: 1, Pattern: ">"},
+			wire.SubSpec{SID: 2, Queue: "q"})
 		if typ != ring.TypePadding {
 			for i := 0; i < 3 && !l.onRecord(bad, typ, payload); i++ {
 			}
 		}
+		l.queueWork()
 		ok := wire.Msg{Topic: []byte("after.garbage"), Data: []byte("fine")}
 		ob := make([]byte, ok.Size())
 		ok.Encode(ob)
@@ -74,6 +103,13 @@ func FuzzRecord(f *testing.F) {
 		seen := false
 		subRing.Read(func(typ uint16, _ uint16, p []byte) {
 			var m wire.Msg
+			if typ == wire.TypeErr { // its queue consumer told of a deleted queue
+				var e wire.ErrFrame
+				if err := wire.DecodeErr(p, &e); err != nil || e.SID != 2 || e.Code != wire.CodeQueueDeleted {
+					t.Fatalf("subscriber got error frame %+v, %v", e, err)
+				}
+				return
+			}
 			if typ != wire.TypeMsg && typ != wire.TypeStatus {
 				t.Fatalf("subscriber got record type %d", typ)
 			}

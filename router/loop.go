@@ -37,11 +37,12 @@ type loop struct {
 	roomNeed  int             // frame size the current group pick needs
 	roomFn    func(*Sub) bool // group pick: room for roomNeed bytes and the selector accepts cur
 	selFn     func(*Sub) bool // group pick: the selector accepts cur
-	cur       *wire.Msg       // the message being routed (group picks)
-	noSubs    uint64          // messages published to no subscriber
-	expired   uint64          // messages past their deadline when read
-	rout      rules.Output    // reused by every Apply
-	rframe    []byte          // scratch for frames the rules rewrote
+	cur       *wire.Msg       // the message being routed (group picks): &curMsg or nil
+	curMsg    wire.Msg
+	noSubs    uint64       // messages published to no subscriber
+	expired   uint64       // messages past their deadline when read
+	rout      rules.Output // reused by every Apply
+	rframe    []byte       // scratch for frames the rules rewrote
 	// Rules counters: messages some rule applied to, actions skipped.
 	ruleMatched, ruleSkipped uint64
 	stalls                   int
@@ -49,6 +50,7 @@ type loop struct {
 	lastTick                 time.Time
 	stats                    *statsWriter
 	rtime                    routeTimer // routetime.go
+	qs                       qstate     // point-to-point queues: queues.go
 }
 
 func newLoop(r *Router) *loop {
@@ -59,6 +61,7 @@ func newLoop(r *Router) *loop {
 		return sub.c.out.Free() >= l.roomNeed+ring.HeaderLength && l.accepts(sub)
 	}
 	l.selFn = func(s *Sub) bool { return l.accepts(subOf(s)) }
+	l.qs.init(r)
 	return l
 }
 
@@ -96,6 +99,9 @@ func (l *loop) run() {
 			l.flush()
 			c.in.Release()
 		}
+		if l.qs.busy() {
+			work += l.queueWork()
+		}
 		if l.tick++; l.tick&1023 == 0 || work == 0 {
 			l.periodic()
 		}
@@ -109,7 +115,7 @@ func (l *loop) run() {
 
 // Ready reports whether the loop has something to do (ipc.Parkable).
 func (l *loop) Ready() bool {
-	if l.r.eventsIn.Load() || l.r.stopping.Load() || l.stalls > 0 || len(l.unrep) > 0 {
+	if l.r.eventsIn.Load() || l.r.stopping.Load() || l.stalls > 0 || len(l.unrep) > 0 || l.qs.fired.Load() {
 		return true
 	}
 	for _, c := range l.clients {
@@ -140,6 +146,10 @@ func (l *loop) handleEvents() int {
 func (l *loop) add(c *client) {
 	c.handler = func(typ, flags uint16, p []byte) bool { return l.onRecord(c, typ, p) }
 	for _, s := range c.initial {
+		if s.Queue != "" {
+			l.resumeConsumer(c, &s)
+			continue
+		}
 		if err := l.addSub(c, s.SID, s.Pattern, s.Group, s.Selector, s.Policy, time.Duration(s.BlockTimeoutNS)); err != nil {
 			l.r.cfg.Logger.Warn("resumed subscription refused", "id", c.id, "sid", s.SID, "err", err)
 		}
@@ -154,6 +164,7 @@ func (l *loop) remove(c *client, dead bool) {
 	for _, s := range c.subs {
 		l.dropSub(s)
 	}
+	l.queuesClientGone(c)
 	if c.stall.active {
 		c.stall = stall{}
 		l.stalls--
@@ -181,6 +192,7 @@ func (l *loop) shutdown() {
 		c.release(false)
 	}
 	l.clients = nil
+	l.qs.close()
 	if l.stats != nil {
 		l.stats.close()
 	}
@@ -206,9 +218,19 @@ func (l *loop) onRecord(c *client, typ uint16, p []byte) bool {
 			l.reject(c, wire.CodeBadRecord, 0, err)
 		} else if s := c.subs[sid]; s != nil {
 			l.dropSub(s)
+		} else if qc := c.qcons[sid]; qc != nil {
+			l.stopConsumer(qc)
 		}
 	case wire.TypePing:
 		return l.send(c, wire.TypePong, p)
+	case wire.TypeCtl: // queues: ctl.go, qsend.go, qconsume.go
+		return l.onCtl(c, p)
+	case wire.TypeSend:
+		return l.onSend(c, p)
+	case wire.TypeConsume:
+		l.onConsume(c, p)
+	case wire.TypeSettle:
+		l.onSettle(c, p)
 	default:
 		l.reject(c, wire.CodeBadRecord, 0, fmt.Errorf("unknown record type %d", typ))
 	}
@@ -216,7 +238,7 @@ func (l *loop) onRecord(c *client, typ uint16, p []byte) bool {
 }
 
 func (l *loop) addSub(c *client, sid uint64, pattern, group, sel string, policy uint8, block time.Duration) error {
-	if _, dup := c.subs[sid]; dup {
+	if _, dup := c.subs[sid]; dup || c.qcons[sid] != nil {
 		return fmt.Errorf("subscription id %d already in use", sid)
 	}
 	if policy > wire.PolicyBlock {

@@ -11,6 +11,7 @@ func (l *loop) periodic() {
 	if len(l.unrep) > 0 {
 		l.report()
 	}
+	l.checkTimers() // queue timers: the wake-up timer's safety net
 	now := time.Now()
 	if now.Sub(l.lastTick) < l.r.cfg.StatsEvery {
 		return

@@ -186,6 +186,13 @@ type got struct {
 	topic, data string
 	code        uint32
 	headers     map[string][]string
+	// Queue frames: the message id (TypeMsg, TypeConfirm) or the token
+	// (TypeCtlReply), and a delivery's priority, flags and count.
+	id         uint64
+	op         uint16
+	prio       uint8
+	flags      uint8
+	deliveries uint32
 }
 
 func decodeGot(t testing.TB, typ uint16, p []byte) got {
@@ -196,12 +203,25 @@ func decodeGot(t testing.TB, typ uint16, p []byte) got {
 			t.Fatal(err)
 		}
 		return got{typ: typ, sid: e.SID, code: e.Code, data: string(e.Text)}
+	case wire.TypeCtlReply:
+		var c wire.Ctl
+		if err := wire.DecodeCtl(p, &c); err != nil {
+			t.Fatal(err)
+		}
+		return got{typ: typ, id: c.Token, op: c.Op, code: c.Code, data: string(c.Body)}
+	case wire.TypeConfirm:
+		var c wire.Confirm
+		if err := wire.DecodeConfirm(p, &c); err != nil {
+			t.Fatal(err)
+		}
+		return got{typ: typ, id: c.ID, code: c.Code, data: string(c.Text)}
 	default:
 		var m wire.Msg
 		if err := wire.DecodeMsg(p, &m); err != nil {
 			t.Fatal(err)
 		}
 		h, _ := wire.DecodeHeaders(m.Headers)
-		return got{typ: typ, sid: m.SID, topic: string(m.Topic), data: string(m.Data), headers: h}
+		return got{typ: typ, sid: m.SID, topic: string(m.Topic), data: string(m.Data), headers: h,
+			id: m.ID, prio: m.Priority, flags: m.Flags, deliveries: m.Deliveries}
 	}
 }

@@ -1,9 +1,11 @@
 package router
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/shmbus/shmbus/internal/wire"
+	"github.com/shmbus/shmbus/router/queue"
 	"github.com/shmbus/shmbus/router/rules"
 )
 
@@ -96,8 +98,25 @@ func (l *loop) encodeScratch(m *wire.Msg) []byte {
 	return f
 }
 
-// ruleToQueue delivers a rule's copy to a queue. The router has no queues
-// wired in yet, so such a copy is counted as skipped.
+// ruleToQueue delivers a rule's copy to the queue name, as a binding
+// would: nothing to confirm (the publisher used Publish), a refusal counted
+// on the queue (bound_refused), a Block queue refuses at once rather than
+// hold the publisher, and a queue that does not exist counts the action as
+// skipped.
 func (l *loop) ruleToQueue(c *client, name string, frame []byte, m *wire.Msg) {
-	l.ruleSkipped++
+	rq := l.qs.queues[name]
+	if rq == nil {
+		l.ruleSkipped++
+		return
+	}
+	switch err := rq.q.Push(m.ID, m.Priority, int64(m.Deadline), frame); {
+	case err == nil:
+		rq.boundIn++
+	case errors.Is(err, queue.ErrWouldBlock):
+		rq.q.Refuse()
+		rq.boundRefused++
+	default:
+		rq.boundRefused++
+	}
+	l.qs.touch(rq)
 }

@@ -148,3 +148,35 @@ func TestRulesRewriteSurvivesStall(t *testing.T) {
 		}
 	}
 }
+
+// A route rule's queue target gets a copy, as a binding would; a target
+// queue that does not exist counts the action as skipped.
+func TestRulesRouteToQueue(t *testing.T) {
+	r := startRouter(t)
+	e, err := rules.Parse([]byte(`
+[[rule]]
+kind = "route"
+match = "orders.>"
+selector = 'amount > 1000'
+queues = ["audit.review", "audit.missing"]
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetRules(e)
+	c := dialRaw(t, r.Dir())
+	c.declare("audit.review", wire.QueueConfig{})
+	c.pubFull("orders.eu.new", map[string][]string{"amount": {"5000"}}, 7, 0, "big")
+	c.pubFull("orders.eu.new", map[string][]string{"amount": {"5"}}, 0, 0, "small")
+	c.ping()
+	info, _ := c.info("audit.review")
+	if info.Depth != 1 {
+		t.Fatalf("audit.review depth %d, want 1 (the big order only)", info.Depth)
+	}
+	c.consume(9, "audit.review", 1, "")
+	ds, _ := c.collect(1, isDelivery)
+	if len(ds) != 1 || ds[0].data != "big" || ds[0].topic != "orders.eu.new" {
+		t.Fatalf("delivery from the rule's queue: %+v", ds)
+	}
+	waitStats(t, r, func(s *Snapshot) bool { return s.RulesMatched == 1 && s.RulesSkipped == 1 })
+}

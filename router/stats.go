@@ -43,6 +43,7 @@ type Snapshot struct {
 	RulesMatched uint64        `json:"rules_matched"` // messages some rule applied to
 	RulesSkipped uint64        `json:"rules_skipped"` // rule actions skipped (invalid result, hop or copy limit)
 	Clients      []ClientStats `json:"clients"`
+	Queues       []QueueStats  `json:"queues,omitempty"` // qstats.go
 }
 
 // ClientStats are one connection's counters.
@@ -60,6 +61,8 @@ type ClientStats struct {
 	InFill   float64    `json:"in_fill"`
 	OutFill  float64    `json:"out_fill"`
 	Subs     []SubStats `json:"subs,omitempty"`
+	// Consumers are the client's queue consumers (qstats.go).
+	Consumers []ConsumerStats `json:"consumers,omitempty"`
 }
 
 // SubStats are one subscription's counters.
@@ -90,8 +93,10 @@ func (l *loop) snapshot(now time.Time) *Snapshot {
 			cs.Subs = append(cs.Subs, ss)
 		}
 		sort.Slice(cs.Subs, func(i, j int) bool { return cs.Subs[i].SID < cs.Subs[j].SID })
+		cs.Consumers = c.consumerStats()
 		s.Clients = append(s.Clients, cs)
 	}
+	s.Queues = l.queueStats()
 	return s
 }
 

@@ -218,6 +218,9 @@ func (e *Exporter) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescs {
 		ch <- d
 	}
+	for _, d := range queueDescs { // queues.go
+		ch <- d
+	}
 }
 
 // Collect reads the router's snapshot and sends its counters. Without a
@@ -278,6 +281,7 @@ func (e *Exporter) Collect(ch chan<- prometheus.Metric) {
 		subs += len(c.Subs)
 	}
 	gauge(descSubs, float64(subs))
+	collectQueues(ch, s) // queues.go
 }
 
 // send sends one sample. Label values come from clients (names): one that

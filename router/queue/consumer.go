@@ -16,7 +16,8 @@ type ConsumerID uint64
 type consumer struct {
 	id       ConsumerID
 	prefetch int
-	inFlight mlist // in dispatch order
+	filter   Filter // nil: every message
+	inFlight mlist  // in dispatch order
 	// credit list links
 	cprev, cnext *consumer
 	onCredit     bool
@@ -115,6 +116,9 @@ func (q *Queue) ConsumerGone(id ConsumerID) (int, error) {
 	}
 	if c.onCredit {
 		q.credit.remove(c)
+	}
+	if q.pk.c == c {
+		q.pk = peeked{}
 	}
 	delete(q.consumers, id)
 	q.checkClear()

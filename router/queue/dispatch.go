@@ -15,21 +15,27 @@ type Delivery struct {
 }
 
 // Next hands the next ready message to the next consumer with credit, in
-// round-robin order (the consumer served goes to the back). ok is false
-// when no message is ready or no consumer has credit. Messages found
-// expired on the way are dropped as expired, never delivered.
+// round-robin order (the consumer served goes to the back). A consumer
+// whose Filter accepts no ready message (within MaxFilterScan) is passed
+// over and keeps its place. ok is false when no message is ready or no
+// consumer with credit takes one. Messages found expired on the way are
+// dropped as expired, never delivered.
 func (q *Queue) Next() (d Delivery, ok bool) {
-	c := q.credit.head
-	if c == nil {
-		return Delivery{}, false
+	for c := q.credit.head; c != nil && q.ready > 0; c = c.cnext {
+		if d, ok = q.deliver(c, true); ok || c.filter == nil {
+			// Without a filter a consumer takes any ready message: none is.
+			return d, ok
+		}
 	}
-	return q.deliver(c, true)
+	return Delivery{}, false
 }
 
 // NextFor hands the next ready message to consumer id if it has credit
 // (the router serving a consumer whose ring has room), without changing
 // the round-robin order. ok is false when the consumer is unknown, has no
-// credit, or no message is ready.
+// credit, or no ready message is accepted by its Filter (within
+// MaxFilterScan). After PeekFor(id) it hands out the message PeekFor
+// chose.
 func (q *Queue) NextFor(id ConsumerID) (d Delivery, ok bool) {
 	c := q.consumers[id]
 	if c == nil || !c.onCredit {
@@ -45,21 +51,20 @@ func (q *Queue) deliver(c *consumer, rotate bool) (Delivery, bool) {
 	if q.ready == 0 {
 		return Delivery{}, false
 	}
-	now := q.clock()
 	var m *msg
-	for {
-		var aged bool
-		m, aged = q.pick()
-		if m == nil {
+	var aged bool
+	var now int64
+	if pk := &q.pk; pk.m != nil && pk.c == c && pk.gen == q.gen {
+		m, aged, now = pk.m, pk.aged, pk.now // PeekFor's choice, still valid
+	} else {
+		now = q.clock()
+		if m, aged = q.find(c, now); m == nil {
 			q.checkClear()
 			return Delivery{}, false
 		}
-		if !Expired(m.deadline(), now) {
-			q.noteStreak(m, aged)
-			break
-		}
-		q.expire(m)
 	}
+	q.pk = peeked{}
+	q.noteStreak(m, aged)
 	q.detach(m)
 	if m.deliveries > 0 {
 		q.c.redelivered++

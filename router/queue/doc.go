@@ -51,6 +51,12 @@
 //     the first) and travels with the message into dead letters. A message
 //     that comes back having been delivered MaxDeliveries times is
 //     dead-lettered (ReasonMaxDeliveries).
+//   - Filters: a consumer may have a Filter (the router's selector). It is
+//     handed only messages its filter accepts, the first in delivery order
+//     (priority, then FIFO), looking at most MaxFilterScan ready messages
+//     deep per call; the others stay ready for other consumers. PeekFor
+//     announces the size of what NextFor would hand out, without handing
+//     it out, so the router can claim room in the consumer's ring first.
 //   - TTL: a message's deadline is the earlier of its own and its enqueue
 //     time plus DefaultTTL. A ready or delayed message expires anywhere in the
 //     queue (expiry heap, O(log n) unlink); Next re-checks so an expired

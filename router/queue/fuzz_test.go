@@ -71,7 +71,7 @@ func FuzzQueueOps(f *testing.F) {
 		}
 		ops := data[2:]
 		for i := 0; i+1 < len(ops); i += 2 {
-			op, arg := ops[i]%12, ops[i+1]
+			op, arg := ops[i]%13, ops[i+1]
 			switch op {
 			case 0, 1:
 				nextID++
@@ -91,7 +91,16 @@ func FuzzQueueOps(f *testing.F) {
 					deliver(d)
 				}
 			case 3:
-				if d, ok := q.NextFor(ConsumerID(arg%consumers + 1)); ok {
+				c := ConsumerID(arg%consumers + 1)
+				size, pok := q.PeekFor(c)
+				if arg&0x80 != 0 {
+					q.ClearEvents() // as the router drains between the two
+				}
+				d, ok := q.NextFor(c)
+				if ok != pok || (ok && len(d.Payload) != size) {
+					t.Fatalf("PeekFor %v (%d bytes), NextFor %v (%d bytes)", pok, size, ok, len(d.Payload))
+				}
+				if ok {
 					deliver(d)
 				}
 			case 4:
@@ -127,6 +136,14 @@ func FuzzQueueOps(f *testing.F) {
 				} else {
 					q.Refuse()
 				}
+			case 12:
+				// A filter on a consumer: payloads carry their id in every
+				// byte, so this accepts ids by residue (empty payloads too).
+				var f Filter
+				if k := arg >> 2 % 4; k != 0 {
+					f = func(_ uint8, p []byte) bool { return len(p) == 0 || p[0]%k != 0 }
+				}
+				q.SetFilter(ConsumerID(arg%consumers+1), f)
 			case 11:
 				clk.advance(time.Duration(arg) * time.Millisecond)
 				next := q.Tick(clk.now)

@@ -2,6 +2,7 @@ package queue
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 )
@@ -86,11 +87,28 @@ func TestExactlyOnceAgainstModel(t *testing.T) {
 		seeds, steps = seeds[:2], 2000
 	}
 	for _, seed := range seeds {
-		runModel(t, seed, steps)
+		runModel(t, seed, steps, false)
 	}
 }
 
-func runModel(t *testing.T, seed uint64, steps int) {
+// TestFiltersAgainstModel is TestExactlyOnceAgainstModel with a Filter on
+// about half of the consumers (each refusing a third of the messages) and
+// deliveries made by PeekFor+NextFor for a random consumer as often as by
+// Next: each delivery must be the first message in Strict order the
+// consumer's filter accepts, within MaxFilterScan, and PeekFor must
+// announce exactly what NextFor hands out.
+func TestFiltersAgainstModel(t *testing.T) {
+	seeds := []uint64{11, 12, 13}
+	steps := 5000
+	if testing.Short() {
+		seeds, steps = seeds[:2], 2000
+	}
+	for _, seed := range seeds {
+		runModel(t, seed, steps, true)
+	}
+}
+
+func runModel(t *testing.T, seed uint64, steps int, filtered bool) {
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	cfg := testConfig()
 	cfg.MaxMsgs = 300
@@ -102,12 +120,21 @@ func runModel(t *testing.T, seed uint64, steps int) {
 	acked := map[uint64]int{}
 	pushed := 0
 	nextCons := ConsumerID(1)
+	filters := map[ConsumerID]Filter{}
 	addConsumer := func() {
 		p := 1 + rng.IntN(4)
 		if err := q.AddConsumer(nextCons, p); err != nil {
 			t.Fatal(err)
 		}
 		prefetch[nextCons], held[nextCons] = p, 0
+		if filtered && rng.IntN(2) == 0 {
+			k := byte(rng.IntN(3))
+			f := func(_ uint8, p []byte) bool { return p[0]%3 != k }
+			if err := q.SetFilter(nextCons, f); err != nil {
+				t.Fatal(err)
+			}
+			filters[nextCons] = f
+		}
 		nextCons++
 	}
 	for range 6 {
@@ -135,6 +162,42 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		}
 		return bid, best
 	}
+	// readyInOrder is the ready messages in Strict order; expectFor the
+	// message consumer c gets: the first its filter accepts, if within
+	// MaxFilterScan.
+	type cand struct {
+		id uint64
+		m  *modelMsg
+	}
+	readyInOrder := func() []cand {
+		var ready []cand
+		for id, m := range model {
+			if m.holder == 0 && !m.delayed {
+				ready = append(ready, cand{id, m})
+			}
+		}
+		slices.SortFunc(ready, func(a, b cand) int {
+			if a.m.prio != b.m.prio {
+				return int(b.m.prio) - int(a.m.prio)
+			}
+			return a.m.seq - b.m.seq
+		})
+		return ready
+	}
+	expectFor := func(c ConsumerID, ready []cand) (uint64, *modelMsg) {
+		if held[c] >= prefetch[c] {
+			return 0, nil
+		}
+		for i, r := range ready {
+			if i >= MaxFilterScan {
+				break
+			}
+			if f := filters[c]; f == nil || f(r.m.prio, []byte{byte(r.id)}) {
+				return r.id, r.m
+			}
+		}
+		return 0, nil
+	}
 	randomHeld := func() (uint64, *modelMsg) {
 		for id, m := range model { // map order is random enough here
 			if m.holder != 0 {
@@ -160,6 +223,54 @@ func runModel(t *testing.T, seed uint64, steps int) {
 				t.Fatalf("seed %d step %d: push: %v", seed, step, err)
 			}
 			model[id] = &modelMsg{prio: prio, seq: pushed}
+		case filtered && r < 45:
+			// PeekFor then NextFor, for a random consumer.
+			var c ConsumerID
+			for c = range held {
+				break
+			}
+			wid, want := expectFor(c, readyInOrder())
+			size, pok := q.PeekFor(c)
+			d, ok := q.NextFor(c)
+			if ok != pok || ok != (want != nil) || (ok && (d.ID != wid || len(d.Payload) != size || d.Consumer != c)) {
+				t.Fatalf("seed %d step %d: consumer %d: peek %v (%d), next %v %d, model %v %d", seed, step, c, pok, size, ok, d.ID, want != nil, wid)
+			}
+			if !ok {
+				continue
+			}
+			want.deliveries++
+			if d.Deliveries != want.deliveries {
+				t.Fatalf("seed %d step %d: %d deliveries %d, model %d", seed, step, d.ID, d.Deliveries, want.deliveries)
+			}
+			want.holder = d.Consumer
+			want.due = clk.now + int64(cfg.AckTimeout)
+			held[c]++
+		case filtered && r < 60:
+			ready := readyInOrder()
+			d, ok := q.Next()
+			anyone := false
+			for c := range held {
+				if _, m := expectFor(c, ready); m != nil {
+					anyone = true
+				}
+			}
+			if ok != anyone {
+				t.Fatalf("seed %d step %d: Next ok=%v, model: some consumer can take one %v", seed, step, ok, anyone)
+			}
+			if !ok {
+				continue
+			}
+			if wid, want := expectFor(d.Consumer, ready); want == nil || d.ID != wid {
+				t.Fatalf("seed %d step %d: delivered %d to %d, model expects %d", seed, step, d.ID, d.Consumer, wid)
+			}
+			m := model[d.ID]
+			m.deliveries++
+			if d.Deliveries != m.deliveries {
+				t.Fatalf("seed %d step %d: %d deliveries %d, model %d", seed, step, d.ID, d.Deliveries, m.deliveries)
+			}
+			m.holder = d.Consumer
+			m.due = clk.now + int64(cfg.AckTimeout)
+			held[d.Consumer]++
 		case r < 60:
 			d, ok := q.Next()
 			wid, want := expect()
@@ -238,6 +349,7 @@ func runModel(t *testing.T, seed uint64, steps int) {
 			}
 			delete(held, victim)
 			delete(prefetch, victim)
+			delete(filters, victim)
 			addConsumer()
 		default:
 			clk.advance(time.Duration(rng.IntN(30)) * time.Millisecond)
@@ -256,6 +368,9 @@ func runModel(t *testing.T, seed uint64, steps int) {
 		}
 	}
 	// Drain: everything left is delivered and acked.
+	for c := range filters {
+		q.SetFilter(c, nil)
+	}
 	for guard := 0; q.Depth() > 0; guard++ {
 		if guard > 100*cfg.MaxMsgs {
 			t.Fatalf("seed %d: drain stuck at depth %d", seed, q.Depth())

@@ -55,6 +55,9 @@ type Queue struct {
 	owner    uint64 // private queues: the owning connection
 	private  bool
 
+	gen uint64 // bumped whenever the ready set or a filter changes
+	pk  peeked // PeekFor's choice, valid while pk.gen == gen
+
 	c counters
 }
 
@@ -97,6 +100,10 @@ func (q *Queue) Config() Config { return q.cfg }
 
 // Depth is the number of messages held: ready, delayed and in flight.
 func (q *Queue) Depth() int { return len(q.byID) }
+
+// Ready is the number of messages waiting for a consumer (not delayed,
+// not in flight).
+func (q *Queue) Ready() int { return q.ready }
 
 // Bytes is the sum of the held messages' payload sizes.
 func (q *Queue) Bytes() int64 { return q.bytes }
@@ -219,6 +226,7 @@ func (q *Queue) makeRoom(prio uint8, size int) bool {
 // makeReady links a detached, accounted message into its level and, if it
 // has a deadline, the expiry heap.
 func (q *Queue) makeReady(m *msg) {
+	q.gen++
 	q.levels[m.prio].insertBySeq(m)
 	q.mask |= 1 << m.prio
 	if m.key[hExpiry] != 0 {

@@ -132,6 +132,7 @@ func (q *Queue) expire(m *msg) {
 // detach unlinks m from whatever holds it (level, consumer, heaps); it
 // stays accounted (byID, bytes) and its state becomes stFree.
 func (q *Queue) detach(m *msg) {
+	q.gen++
 	switch m.state {
 	case stReady:
 		l := &q.levels[m.prio]
