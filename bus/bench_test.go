@@ -77,3 +77,50 @@ func BenchmarkRequest(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkSend is a queue send: "sync" waits for each confirm (one round
+// trip per message), "async" keeps them in flight (SendAsync); a consumer
+// on another connection acks everything.
+func BenchmarkSend(b *testing.B) {
+	dir := b.TempDir()
+	startRouter(b, dir)
+	prod, cons := connect(b, dir), connect(b, dir)
+	if _, err := prod.DeclareQueue("bench.q", QueueConfig{MaxMsgs: 1 << 20, MaxBytes: 1 << 30}); err != nil {
+		b.Fatal(err)
+	}
+	var acked atomic.Int64
+	if _, err := cons.Consume("bench.q", func(m *Msg) { m.Ack(); acked.Add(1) }, Prefetch(256)); err != nil {
+		b.Fatal(err)
+	}
+	data := make([]byte, 64)
+	b.Run("mode=sync", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := prod.Send("bench.q", data); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("mode=async", func(b *testing.B) {
+		var confirmed atomic.Int64
+		done := func(err error) {
+			if err != nil {
+				b.Error(err)
+			}
+			confirmed.Add(1)
+		}
+		m := &Msg{Topic: "bench.q", Data: data}
+		b.ReportAllocs()
+		sent := int64(0)
+		for b.Loop() {
+			if err := prod.SendAsync(m, done); err != nil {
+				b.Fatal(err)
+			}
+			sent++
+		}
+		for confirmed.Load() < sent {
+			runtime.Gosched()
+		}
+		b.ReportMetric(float64(sent)/b.Elapsed().Seconds(), "msgs/s")
+	})
+}

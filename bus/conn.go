@@ -24,8 +24,9 @@ import (
 // watcher (waits for the control socket's EOF, then reconnects) and the
 // callback runner (runs connection and error handlers).
 //
-// Lock order: pmu, then subsMu or pingMu. The dispatcher never takes pmu
-// while it delivers.
+// Lock order: pmu, then subsMu, pingMu or sends.mu. The dispatcher never
+// holds pmu while it delivers (it writes to the ring, to settle a queue
+// delivery, as any writer does).
 type Conn struct {
 	opts    options
 	segName string
@@ -58,6 +59,11 @@ type Conn struct {
 	pingMu  sync.Mutex
 	pings   map[uint64]chan struct{} // by ping token
 	pingSeq atomic.Uint64
+
+	ctlMu  sync.Mutex
+	ctls   map[uint64]chan ctlResult // queue-management calls by token
+	ctlSeq atomic.Uint64
+	sends  sendTable // Sends waiting for their confirm, by message id
 
 	mu   sync.Mutex // guards sock
 	sock net.Conn
@@ -95,6 +101,7 @@ func Connect(opts ...Option) (*Conn, error) {
 		subs:         make(map[uint64]*Subscription),
 		reqs:         make(map[uint64]chan reqResult),
 		pings:        make(map[uint64]chan struct{}),
+		ctls:         make(map[uint64]chan ctlResult),
 		closedCh:     make(chan struct{}),
 		watchDone:    make(chan struct{}),
 		dispatchDone: make(chan struct{}),
@@ -261,10 +268,14 @@ func (c *Conn) shutdown(from closer) error {
 	if errors.Is(err, ipc.ErrNotFound) {
 		err = nil // someone cleaned up for us
 	}
+	// Counted as a stealer while it rings: once the dispatcher sees stop it
+	// unmaps the ring (cleanup), but not before the stealers are gone.
+	c.stealers.Add(1)
 	c.stop.Store(true)
 	c.cons.Doorbell().Ring()
+	c.leaveRing() // wakes a dispatcher stepping aside for a Request
 	select {
-	case c.resume <- struct{}{}: // a dispatcher stepping aside for a Request
+	case c.resume <- struct{}{}:
 	default:
 	}
 	if from != fromDispatcher && !c.busy.Load() {
@@ -300,6 +311,7 @@ func (c *Conn) cleanup() {
 		s.markClosed()
 	}
 	c.subsMu.Unlock()
+	c.failSends(notWritten, ErrConnectionClosed)
 	if h := c.opts.closed; h != nil {
 		c.cb.push(func() { h(c) }, false)
 	}

@@ -29,6 +29,8 @@ type dispatcher struct {
 	dcond      dispatchCond      // what the idle strategy parks on
 	wm         wire.Msg          // the message being delivered
 	ef         wire.ErrFrame     // the error frame being handled
+	conf       wire.Confirm      // the confirm being handled
+	ctlf       wire.Ctl          // the queue reply being handled
 	dmsg       Msg               // the Msg handed to handlers, reused
 	topics     map[string]string // interned topics
 }
@@ -107,6 +109,10 @@ func (c *Conn) onRecord(typ, _ uint16, p []byte) {
 		c.onPong(p)
 	case wire.TypeErr:
 		c.onErrFrame(p)
+	case wire.TypeConfirm:
+		c.onConfirm(p)
+	case wire.TypeCtlReply:
+		c.onCtlReply(p)
 	default:
 		c.asyncErr(nil, fmt.Errorf("%w: record type %d from the router, skipped", ErrRejected, typ))
 	}
@@ -134,8 +140,19 @@ func (c *Conn) onMsg(p []byte, status bool) {
 	if s == nil {
 		return // unsubscribed while the message was on its way
 	}
-	if !s.seen.admit(m.ID) {
+	// A queue redelivers with the same id, and out of sequence order
+	// (priorities): consumers are not filtered.
+	if !s.isConsumer() && !s.seen.admit(m.ID) {
 		c.stats.duplicates.Add(1) // routed again by a restarted router: see dedupe.go
+		return
+	}
+	if m.Deadline != 0 && int64(m.Deadline) <= MonotonicNanos() {
+		// It expired while it waited in the ring: never handed over.
+		s.expired.Add(1)
+		c.stats.expired.Add(1)
+		if m.Flags&wire.FlagQueued != 0 {
+			c.nakBack(s, m.ID) // the queue then expires it
+		}
 		return
 	}
 	switch s.kind {
@@ -153,12 +170,17 @@ func (c *Conn) onMsg(p []byte, status bool) {
 func (c *Conn) deliverAsync(s *Subscription) {
 	m, d := &c.wm, &c.dmsg
 	*d = Msg{
-		Topic:   c.topicOf(s, m.Topic),
-		Data:    m.Data,
-		ID:      m.ID,
-		PubTime: int64(m.PubTime),
-		Sub:     s,
-		conn:    c,
+		Topic:      c.topicOf(s, m.Topic),
+		Data:       m.Data,
+		Priority:   Priority{p: int(m.Priority) + 1},
+		Deadline:   int64(m.Deadline),
+		ID:         m.ID,
+		PubTime:    int64(m.PubTime),
+		Deliveries: m.Deliveries,
+		Sub:        s,
+		conn:       c,
+		sid:        s.sid,
+		queued:     m.Flags&wire.FlagQueued != 0,
 	}
 	if len(m.Reply) > 0 {
 		d.Reply = string(m.Reply)
@@ -185,8 +207,11 @@ func (c *Conn) deliverCopy(s *Subscription) {
 		s.delivered.Add(math.MaxUint64) // -1: it was not
 		s.localDropped.Add(1)
 		c.stats.localDropped.Add(1)
+		if o.queued {
+			c.nakBack(s, o.ID) // another consumer, or this one later, gets it
+		}
 		if !s.slow.Swap(true) && c.opts.errHandler != nil {
-			c.asyncErr(s, fmt.Errorf("%w: subscription %q: its buffer of %d messages is full", ErrSlowConsumer, s.Pattern, cap(s.ch)))
+			c.asyncErr(s, fmt.Errorf("%w: subscription %q: its buffer of %d messages is full", ErrSlowConsumer, s.subject(), cap(s.ch)))
 		}
 	}
 }
@@ -195,12 +220,17 @@ func (c *Conn) deliverCopy(s *Subscription) {
 func (c *Conn) ownedMsg(s *Subscription) *Msg {
 	m := &c.wm
 	o := &Msg{
-		Topic:   c.topicOf(s, m.Topic),
-		Data:    bytes.Clone(m.Data),
-		ID:      m.ID,
-		PubTime: int64(m.PubTime),
-		Sub:     s,
-		conn:    c,
+		Topic:      c.topicOf(s, m.Topic),
+		Data:       bytes.Clone(m.Data),
+		Priority:   Priority{p: int(m.Priority) + 1},
+		Deadline:   int64(m.Deadline),
+		ID:         m.ID,
+		PubTime:    int64(m.PubTime),
+		Deliveries: m.Deliveries,
+		Sub:        s,
+		conn:       c,
+		sid:        s.sid,
+		queued:     m.Flags&wire.FlagQueued != 0,
 	}
 	if len(m.Reply) > 0 {
 		o.Reply = string(m.Reply)
@@ -303,7 +333,9 @@ func (c *Conn) onPong(p []byte) {
 	c.pingMu.Unlock()
 	if ch != nil {
 		close(ch)
+		return
 	}
+	c.onSweepPong(token)
 }
 
 func (c *Conn) onErrFrame(p []byte) {
@@ -328,13 +360,26 @@ func (c *Conn) onErrFrame(p []byte) {
 		if c.opts.errHandler != nil {
 			c.asyncErr(s, fmt.Errorf("%w: subscription %d: router: %s", ErrSlowConsumer, e.SID, e.Text))
 		}
-	case wire.CodeBadSub:
+	case wire.CodeBadSub, wire.CodeQueueNotFound, wire.CodeQueueDeleted, wire.CodeQueueInvalid:
 		if s == nil {
-			return // a sid this router never knew, e.g. an unsubscribe across a reconnect
+			if e.Code == wire.CodeBadSub {
+				return // a sid this router never knew, e.g. an unsubscribe across a reconnect
+			}
+			c.asyncErr(nil, fmt.Errorf("shmbus: %w", codeErr(e.Code, e.Text)))
+			return
 		}
-		s.markClosed()
+		// The router refused or ended the subscription or consumer.
+		err := fmt.Errorf("%w: router refused %q: %s", ErrBadSubscription, s.subject(), e.Text)
+		if e.Code != wire.CodeBadSub {
+			err = fmt.Errorf("shmbus: %s: %w", s.subject(), codeErr(e.Code, e.Text))
+		}
+		s.endedBy(err)
 		c.removeSub(s)
-		c.asyncErr(s, fmt.Errorf("%w: router refused %q: %s", ErrBadSubscription, s.Pattern, e.Text))
+		if !s.starting.Load() { // else Consume returns it
+			c.asyncErr(s, err)
+		}
+	case wire.CodeNotHeld:
+		c.asyncErr(s, fmt.Errorf("shmbus: settle: %w", codeErr(e.Code, e.Text)))
 	case wire.CodeBadRecord:
 		c.asyncErr(s, fmt.Errorf("%w: %s", ErrRejected, e.Text))
 	default:

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/shmbus/shmbus/bus"
@@ -193,6 +195,113 @@ func ExampleConn_Drain() {
 		log.Print(err)
 	}
 }
+
+func ExampleConn_DeclareQueue() {
+	nc, err := bus.Connect()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	// Bounded at 10,000 messages; a message delivered 5 times without an
+	// Ack goes to the "jobs.dead" queue; alerts at 80% and 100% full.
+	info, err := nc.DeclareQueue("jobs", bus.QueueConfig{
+		MaxMsgs:       10_000,
+		Overflow:      bus.OverflowReject,
+		AckTimeout:    10 * time.Second,
+		MaxDeliveries: 5,
+		DeadLetter:    "queue:jobs.dead",
+	})
+	if errors.Is(err, bus.ErrQueueConflict) {
+		log.Fatal("jobs exists with another config: ", err)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Publishes to resize.* go into the queue too.
+	if err := nc.BindQueue(info.Name, "resize.*"); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%s: %d of %d messages\n", info.Name, info.Depth, info.Config.MaxMsgs)
+}
+
+func ExampleConn_Send() {
+	nc, err := bus.Connect()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	// Send returns nil once the message is in the queue.
+	err = nc.SendMsg(&bus.Msg{
+		Topic:    "jobs", // the queue
+		Data:     []byte(`{"image":42}`),
+		Priority: bus.Prio(7), // 0 to 9; DefaultPriority (4) when not set
+		TTL:      time.Minute, // not delivered after that
+	})
+	switch {
+	case errors.Is(err, bus.ErrQueueFull):
+		log.Print("jobs is full: try later")
+	case errors.Is(err, bus.ErrQueueNotFound):
+		log.Print("no jobs queue: declare it first")
+	case err != nil:
+		log.Fatal(err)
+	}
+}
+
+func ExampleConn_SendAsync() {
+	nc, err := bus.Connect()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	// Many messages in flight at once; each confirm calls done, on the
+	// dispatcher goroutine: keep it short.
+	var wg sync.WaitGroup
+	var failed atomic.Int64
+	done := func(err error) {
+		if err != nil {
+			failed.Add(1)
+		}
+		wg.Done()
+	}
+	m := &bus.Msg{Topic: "jobs"}
+	for i := range 1000 {
+		m.Data = []byte(fmt.Sprint(i))
+		wg.Add(1)
+		if err := nc.SendAsync(m, done); err != nil {
+			wg.Done()
+			log.Print(err)
+		}
+	}
+	wg.Wait()
+	fmt.Println(failed.Load(), "not queued")
+}
+
+func ExampleConn_Consume() {
+	nc, err := bus.Connect()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer nc.Close()
+	// At most 16 unsettled deliveries at once, only the urgent ones.
+	sub, err := nc.Consume("jobs", func(m *bus.Msg) {
+		// Zero copy, like a Subscribe handler: m.Copy() to keep it.
+		if err := process(m.Data); err != nil {
+			if m.Deliveries >= 3 {
+				m.Term() // give up: dead-letter it
+				return
+			}
+			m.Nak(time.Second) // try again in a second
+			return
+		}
+		m.Ack() // explicit: without it, it comes back at the ack timeout
+	}, bus.Prefetch(16), bus.Filter(`$priority >= 5`))
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+}
+
+func process([]byte) error { return nil }
 
 func ExampleHeader() {
 	h := bus.Header{}

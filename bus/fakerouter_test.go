@@ -46,6 +46,8 @@ type fakeRouter struct {
 	cs     []*fakeClient // the clients of this pass (loop only)
 	ready  fakeReady     // what the loop parks on
 	rr     int           // queue-group round robin (loop only)
+
+	fakeQueues // queues (fakequeue_test.go)
 }
 
 type fakeClient struct {
@@ -57,6 +59,7 @@ type fakeClient struct {
 	subs    map[uint64]wire.SubSpec // loop only, after add
 	handler ring.Handler
 	gone    atomic.Bool
+	checked bool // its Hello's consumers were checked (loop only)
 }
 
 // startFake starts a fake router on dir; it is killed at the end of the
@@ -222,6 +225,7 @@ func (f *fakeRouter) loop() {
 		live := f.clients[:0]
 		for _, c := range f.clients {
 			if c.gone.Load() && !f.stop.Load() {
+				f.clientGone(c)
 				c.release()
 				continue
 			}
@@ -233,8 +237,13 @@ func (f *fakeRouter) loop() {
 		work := 0
 		if !f.paused.Load() {
 			for _, c := range f.cs {
+				if !c.checked {
+					c.checked = true
+					f.checkResumed(c)
+				}
 				work += c.in.Read(c.handler, 0)
 			}
+			work += f.pump()
 		}
 		f.loopMu.Unlock()
 		if work == 0 {
@@ -278,6 +287,7 @@ func (f *fakeRouter) onRecord(c *fakeClient, typ uint16, p []byte) {
 			f.sendErr(c, wire.CodeBadRecord, 0, err.Error())
 			return
 		}
+		f.enqueueBound(m.Topic, p)
 		if !f.route(m.Topic, p) && len(m.Reply) > 0 {
 			st := wire.Msg{Topic: m.Reply, Headers: wire.AppendHeaders(nil, map[string][]string{"Status": {"503"}})}
 			if buf, err := c.out.Claim(wire.TypeStatus, st.Size()); err == nil {
@@ -296,10 +306,16 @@ func (f *fakeRouter) onRecord(c *fakeClient, typ uint16, p []byte) {
 			f.sendErr(c, wire.CodeBadSub, s.SID, "refused")
 			return
 		}
-		c.subs[s.SID] = wire.SubSpec{SID: s.SID, Pattern: string(s.Pattern), Group: string(s.Group), Policy: s.Policy, BlockTimeoutNS: s.BlockTimeout}
+		c.subs[s.SID] = wire.SubSpec{SID: s.SID, Pattern: string(s.Pattern), Group: string(s.Group), Policy: s.Policy,
+			BlockTimeoutNS: s.BlockTimeout, Selector: string(s.Selector)}
 	case wire.TypeUnsub:
 		sid, _ := wire.DecodeU64(p)
+		if spec, ok := c.subs[sid]; ok && spec.Queue != "" {
+			f.consumerGone(c, sid)
+		}
 		delete(c.subs, sid)
+	case wire.TypeCtl, wire.TypeSend, wire.TypeConsume, wire.TypeSettle:
+		f.onQueueRecord(c, typ, p)
 	case wire.TypePing:
 		f.pings.Add(1)
 		if f.noPong.Load() {
@@ -320,7 +336,7 @@ func (f *fakeRouter) route(topic, frame []byte) bool {
 	var groups map[string][]*fakeTarget
 	for _, c := range f.cs {
 		for sid, s := range c.subs {
-			if !fakeMatch(s.Pattern, t) {
+			if s.Queue != "" || !fakeMatch(s.Pattern, t) || !fakeSelects(s.Selector, frame) {
 				continue
 			}
 			matched = true

@@ -110,7 +110,7 @@ func (c *Conn) Drain() error {
 		c.removeSub(s)
 	}
 	for _, s := range subs {
-		for s.kind == subSync && len(s.ch) > 0 && ctx.Err() == nil && !c.closing.Load() {
+		for s.kind == subSync && !s.isConsumer() && len(s.ch) > 0 && ctx.Err() == nil && !c.closing.Load() {
 			time.Sleep(time.Millisecond)
 		}
 	}

@@ -119,7 +119,7 @@ func (c *Conn) reattach() (net.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	hello, err := c.repoint(rs)
+	hello, head, err := c.repoint(rs)
 	if err != nil {
 		return nil, err
 	}
@@ -139,6 +139,7 @@ func (c *Conn) reattach() (net.Conn, error) {
 		c.asyncErr(nil, err) // requests may not work; everything else does
 	}
 	c.resendPings()
+	c.sweepLost(head)
 	return sock, nil
 }
 
@@ -154,12 +155,14 @@ func (c *Conn) reattach() (net.Conn, error) {
 // too would register it twice. An Unsubscribe removes the subscription
 // from the table at once, so it is never listed; its TypeUnsub record may
 // then reach a router that never knew the sid, which must ignore it.
-func (c *Conn) repoint(rs *conn.RouterSegment) (*wire.Hello, error) {
+//
+// It also returns the in ring's head: how far the old router read.
+func (c *Conn) repoint(rs *conn.RouterSegment) (*wire.Hello, uint64, error) {
 	c.pmu.Lock()
 	defer c.pmu.Unlock()
 	if c.prodClosed {
 		rs.Close()
-		return nil, ErrConnectionClosed
+		return nil, 0, ErrConnectionClosed
 	}
 	c.prod.Close()
 	p, err := ring.NewProducer(c.seg.In, ring.WithConsumerDoorbell(rs.Bell))
@@ -169,7 +172,7 @@ func (c *Conn) repoint(rs *conn.RouterSegment) (*wire.Hello, error) {
 		if err != nil {
 			c.prodClosed = true
 			go c.shutdown(fromUser)
-			return nil, fmt.Errorf("shmbus: reconnect: reattaching the in ring: %w", err)
+			return nil, 0, fmt.Errorf("shmbus: reconnect: reattaching the in ring: %w", err)
 		}
 	} else {
 		c.rseg.Close()
@@ -179,7 +182,7 @@ func (c *Conn) repoint(rs *conn.RouterSegment) (*wire.Hello, error) {
 	c.roomBell.Store(p.Doorbell())
 	st, err := ring.ReadSPSCStats(c.seg.In)
 	if err != nil {
-		return nil, fmt.Errorf("shmbus: reconnect: in ring: %w", err)
+		return nil, 0, fmt.Errorf("shmbus: reconnect: in ring: %w", err)
 	}
 	h := &wire.Hello{Version: wire.ProtocolVersion, Name: c.opts.name, Segment: c.segName, ConnID: c.connID}
 	c.subsMu.RLock()
@@ -189,5 +192,5 @@ func (c *Conn) repoint(rs *conn.RouterSegment) (*wire.Hello, error) {
 		}
 	}
 	c.subsMu.RUnlock()
-	return h, nil
+	return h, st.Head, nil
 }

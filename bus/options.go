@@ -5,6 +5,8 @@ import (
 	"math/bits"
 	"time"
 
+	"github.com/shmbus/shmbus/internal/selector"
+	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
 	"github.com/shmbus/shmbus/ring"
 )
@@ -22,6 +24,13 @@ const (
 	MaxReconnectWait = 2 * time.Second
 	// DefaultPendingLimit is the buffer of a SubscribeSync subscription.
 	DefaultPendingLimit = 8192
+	// DefaultQueueTimeout bounds the queue calls made without a context:
+	// DeclareQueue and the other queue-management calls, Send's wait for
+	// its confirm, Consume's wait for the router to accept it.
+	DefaultQueueTimeout = 5 * time.Second
+	// DefaultPrefetch is how many deliveries a consumer has in flight at
+	// most, unless Prefetch says otherwise.
+	DefaultPrefetch = 64
 )
 
 // Option configures Connect. Options are checked when Connect applies them;
@@ -53,6 +62,7 @@ type options struct {
 	timeout        time.Duration
 	publishTimeout time.Duration
 	drainTimeout   time.Duration
+	queueTimeout   time.Duration
 	inCap, outCap  int
 	reconnectWait  time.Duration
 	maxReconnects  int
@@ -70,6 +80,7 @@ func defaultOptions() options {
 		timeout:        DefaultTimeout,
 		publishTimeout: DefaultPublishTimeout,
 		drainTimeout:   DefaultDrainTimeout,
+		queueTimeout:   DefaultQueueTimeout,
 		inCap:          DefaultRingSize,
 		outCap:         DefaultRingSize,
 		reconnectWait:  DefaultReconnectWait,
@@ -194,6 +205,19 @@ func WithDrainTimeout(d time.Duration) Option {
 	}
 }
 
+// WithQueueTimeout bounds the queue calls made without a context (see
+// DefaultQueueTimeout). An OverflowBlock queue may hold a Send up to its
+// BlockTimeout: keep this longer than that.
+func WithQueueTimeout(d time.Duration) Option {
+	return func(o *options) error {
+		if d <= 0 {
+			return invalid("WithQueueTimeout(%v): must be positive", d)
+		}
+		o.queueTimeout = d
+		return nil
+	}
+}
+
 // WithRingSize sets the data capacity in bytes of the in ring (what this
 // client publishes) and of the out ring (what the router delivers to it).
 // Each is a power of two from ring.MinCapacity; the largest record a ring
@@ -290,6 +314,8 @@ type subOptions struct {
 	policy       Policy
 	blockTimeout time.Duration
 	pendingLimit int
+	selector     string // WithFilter, Filter
+	prefetch     int    // consumers
 }
 
 func applySubOptions(opts []SubOption) (subOptions, error) {
@@ -338,6 +364,79 @@ func WithPendingLimit(n int) SubOption {
 			return invalid("WithPendingLimit(%d): must be positive", n)
 		}
 		o.pendingLimit = n
+		return nil
+	}
+}
+
+// WithFilter makes the router deliver to the subscription only the
+// messages that selector accepts: a condition on the message's headers,
+// topic and priority, such as
+//
+//	region == "eu" && amount > 100
+//	$topic like "orders.*.created" && $priority >= 5
+//
+// (the language: internal/selector's package documentation). Filtered
+// messages never cross to this process. A selector that does not compile
+// fails the Subscribe with an error wrapping ErrBadFilter and
+// ErrInvalidOption that says where.
+func WithFilter(selector string) SubOption {
+	return func(o *subOptions) error {
+		if err := checkSelector("WithFilter", selector); err != nil {
+			return err
+		}
+		o.selector = selector
+		return nil
+	}
+}
+
+// ValidateFilter reports whether selector is a valid filter for
+// WithFilter and Filter: nil, or an error wrapping ErrBadFilter that says
+// where it goes wrong.
+func ValidateFilter(selector string) error {
+	if _, err := compileSelector(selector); err != nil {
+		return fmt.Errorf("shmbus: filter %q: %w", selector, err)
+	}
+	return nil
+}
+
+// checkSelector compiles a selector to catch mistakes before the router
+// does.
+func checkSelector(what, src string) error {
+	if _, err := compileSelector(src); err != nil {
+		return invalid("%s(%q): %w", what, src, err)
+	}
+	return nil
+}
+
+func compileSelector(src string) (*selector.Selector, error) { return selector.Compile(src) }
+
+// ConsumeOption configures a queue consumer (Consume).
+type ConsumeOption func(*subOptions) error
+
+// Prefetch sets how many deliveries the consumer may hold unsettled at
+// once (default DefaultPrefetch): the router delivers the next message
+// only when one of them is settled (Ack, Nak, Term) or times out. 1 gives
+// strict one-at-a-time processing.
+func Prefetch(n int) ConsumeOption {
+	return func(o *subOptions) error {
+		if n < 1 || n > wire.MaxPrefetch {
+			return invalid("Prefetch(%d): want 1 to %d", n, wire.MaxPrefetch)
+		}
+		o.prefetch = n
+		return nil
+	}
+}
+
+// Filter makes the consumer take only the messages of the queue that
+// selector accepts (the language of WithFilter); the others stay in the
+// queue for other consumers. A selector that does not compile fails
+// Consume with an error wrapping ErrBadFilter and ErrInvalidOption.
+func Filter(selector string) ConsumeOption {
+	return func(o *subOptions) error {
+		if err := checkSelector("Filter", selector); err != nil {
+			return err
+		}
+		o.selector = selector
 		return nil
 	}
 }

@@ -12,32 +12,54 @@ import (
 	"github.com/shmbus/shmbus/ring"
 )
 
-// Publish publishes data to topic. It returns nil once the message is in
-// the ring to the router (not once the router has routed it: see Flush).
-// When the ring is full it waits for room up to the publish timeout, then
-// fails with ErrBusFull; while the router is away (reconnecting) messages
-// keep going into the ring and are delivered after the reconnect.
+// Publish publishes data to topic, with DefaultPriority and no deadline.
+// It returns nil once the message is in the ring to the router (not once
+// the router has routed it: see Flush). When the ring is full it waits for
+// room up to the publish timeout, then fails with ErrBusFull; while the
+// router is away (reconnecting) messages keep going into the ring and are
+// delivered after the reconnect.
 //
 // Publish encodes straight into the ring and allocates nothing. data may
 // be reused as soon as it returns.
 func (c *Conn) Publish(topic string, data []byte) error {
-	return c.publish(topic, "", nil, data)
+	return c.publish(wire.TypePub, topic, "", nil, data, DefaultPriority, 0, nil)
 }
 
-// PublishMsg publishes m (Topic, Reply, Header, Data). Headers are encoded
-// into a reused buffer.
+// PublishMsg publishes m (Topic, Reply, Header, Data, Priority, TTL and
+// Deadline). Headers are encoded into a reused buffer. A message whose
+// deadline has already passed is not published: ErrExpired.
 func (c *Conn) PublishMsg(m *Msg) error {
-	return c.publish(m.Topic, m.Reply, m.Header, m.Data)
+	prio, deadline, err := m.sendParams()
+	if err != nil {
+		return err
+	}
+	return c.publish(wire.TypePub, m.Topic, m.Reply, m.Header, m.Data, prio, deadline, nil)
 }
 
 // PublishRequest publishes data to topic with reply as the topic where
 // responders send their answers (see also Request).
 func (c *Conn) PublishRequest(topic, reply string, data []byte) error {
-	return c.publish(topic, reply, nil, data)
+	return c.publish(wire.TypePub, topic, reply, nil, data, DefaultPriority, 0, nil)
 }
 
-func (c *Conn) publish(topic, reply string, h Header, data []byte) error {
+// sendParams checks m's priority and works out its deadline.
+func (m *Msg) sendParams() (uint8, int64, error) {
+	prio, err := m.Priority.wireLevel()
+	if err != nil {
+		return 0, 0, err
+	}
+	deadline, err := m.expiry()
+	return prio, deadline, err
+}
+
+// publish writes a message frame of type typ: TypePub, or TypeSend (topic
+// is then the queue name and w, registered under the message id before
+// the record is visible, waits for the router's confirm).
+func (c *Conn) publish(typ uint16, topic, reply string, h Header, data []byte, prio uint8, deadline int64, w *sendWaiter) error {
 	if err := ValidateTopic(topic); err != nil {
+		if typ == wire.TypeSend {
+			return fmt.Errorf("%w: queue name: %w", ErrQueueInvalid, err)
+		}
 		return err
 	}
 	if reply != "" {
@@ -56,9 +78,9 @@ func (c *Conn) publish(topic, reply string, h Header, data []byte) error {
 	if size, limit := int64(len(topic)+len(reply)+hlen+len(data)), c.maxPayload.Load(); size > limit {
 		return fmt.Errorf("%w: topic, reply, headers and data take %d bytes, at most %d", ErrMaxPayload, size, limit)
 	}
-	m := wire.Msg{Topic: bytesOf(topic), Reply: bytesOf(reply), Data: data}
+	m := wire.Msg{Topic: bytesOf(topic), Reply: bytesOf(reply), Data: data, Priority: prio, Deadline: uint64(deadline)}
 	n := m.Size() + hlen
-	buf, err := c.lockedClaim(wire.TypePub, n)
+	buf, err := c.lockedClaim(typ, n)
 	if err != nil {
 		return err
 	}
@@ -71,7 +93,17 @@ func (c *Conn) publish(topic, reply string, h Header, data []byte) error {
 	m.ID = c.connID<<40 | c.seq&(1<<40-1)
 	m.PubTime = uint64(MonotonicNanos())
 	m.Encode(buf)
+	if w != nil {
+		// Before the commit: the confirm can come as soon as the router
+		// sees the record.
+		w.id = m.ID
+		w.pos.Store(notWritten)
+		c.sends.insert(w)
+	}
 	c.prod.Commit()
+	if w != nil {
+		w.pos.Store(c.prod.Stats().Tail) // see sweepLost
+	}
 	c.pmu.Unlock()
 	c.stats.outMsgs.Add(1)
 	c.stats.outBytes.Add(uint64(len(data)))

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/shmbus/shmbus/internal/wire"
 	"github.com/shmbus/shmbus/ipc"
 )
 
@@ -28,29 +29,34 @@ type reqResult struct {
 func (c *Conn) Request(topic string, data []byte, timeout time.Duration) (*Msg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return c.request(ctx, topic, nil, data)
+	return c.request(ctx, topic, nil, data, DefaultPriority, 0)
 }
 
 // RequestWithContext is Request bounded by ctx; a passed deadline is
 // reported as ErrTimeout (wrapping ctx.Err()).
 func (c *Conn) RequestWithContext(ctx context.Context, topic string, data []byte) (*Msg, error) {
-	return c.request(ctx, topic, nil, data)
+	return c.request(ctx, topic, nil, data, DefaultPriority, 0)
 }
 
-// RequestMsg is Request with headers: m.Topic, m.Header and m.Data are
-// sent (m.Reply is replaced by the inbox).
+// RequestMsg is Request with headers: m.Topic, m.Header, m.Data,
+// m.Priority, m.TTL and m.Deadline are sent (m.Reply is replaced by the
+// inbox).
 func (c *Conn) RequestMsg(m *Msg, timeout time.Duration) (*Msg, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return c.request(ctx, m.Topic, m.Header, m.Data)
+	return c.RequestMsgWithContext(ctx, m)
 }
 
 // RequestMsgWithContext is RequestMsg bounded by ctx.
 func (c *Conn) RequestMsgWithContext(ctx context.Context, m *Msg) (*Msg, error) {
-	return c.request(ctx, m.Topic, m.Header, m.Data)
+	prio, deadline, err := m.sendParams()
+	if err != nil {
+		return nil, err
+	}
+	return c.request(ctx, m.Topic, m.Header, m.Data, prio, deadline)
 }
 
-func (c *Conn) request(ctx context.Context, topic string, h Header, data []byte) (*Msg, error) {
+func (c *Conn) request(ctx context.Context, topic string, h Header, data []byte, prio uint8, deadline int64) (*Msg, error) {
 	ib := c.inbox.Load()
 	if c.closing.Load() || ib == nil {
 		return nil, ErrConnectionClosed
@@ -66,7 +72,7 @@ func (c *Conn) request(ctx context.Context, topic string, h Header, data []byte)
 		c.reqMu.Unlock()
 	}()
 	reply := ib.prefix + "." + strconv.FormatUint(token, 10)
-	if err := c.publish(topic, reply, h, data); err != nil {
+	if err := c.publish(wire.TypePub, topic, reply, h, data, prio, deadline, nil); err != nil {
 		return nil, err
 	}
 	r, ok := c.awaitReading(ctx, ch)

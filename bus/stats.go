@@ -19,15 +19,19 @@ type Stats struct {
 	// another one died (or stopped) routed again records its predecessor
 	// had delivered (see dedupe.go). They are counted in InMsgs too.
 	Duplicates uint64
+	// Expired is how many messages arrived after their deadline (they
+	// waited too long in the ring to this client) and were dropped instead
+	// of delivered; see Subscription.Expired.
+	Expired uint64
 }
 
 // counters are written by the dispatcher (in) and by publishers (out): the
 // two groups sit on separate cache lines.
 type counters struct {
-	inMsgs, inBytes, dropped, localDropped, duplicates atomic.Uint64
-	_                                                  [64]byte
-	outMsgs, outBytes, reconnects                      atomic.Uint64
-	_                                                  [64]byte
+	inMsgs, inBytes, dropped, localDropped, duplicates, expired atomic.Uint64
+	_                                                           [64]byte
+	outMsgs, outBytes, reconnects                               atomic.Uint64
+	_                                                           [64]byte
 }
 
 // Stats returns a snapshot of the connection's counters.
@@ -42,5 +46,6 @@ func (c *Conn) Stats() Stats {
 		Dropped:      s.dropped.Load(),
 		LocalDropped: s.localDropped.Load(),
 		Duplicates:   s.duplicates.Load(),
+		Expired:      s.expired.Load(),
 	}
 }

@@ -25,10 +25,14 @@ const (
 	subInbox                // the connection's reply inbox (internal)
 )
 
-// Subscription is one interest in a pattern, plain or in a queue group.
+// Subscription is one interest in a pattern, plain or in a queue group,
+// or a consumer of a queue (Consume).
 type Subscription struct {
-	Pattern string // what it matches: a topic, or one with '*' and '>' tokens
+	Pattern string // what it matches: a topic, or one with '*' and '>' tokens; "" for a consumer
 	Queue   string // the queue group; "" for a plain subscription
+	// Consumes is the queue a consumer takes from (Consume); "" for a
+	// subscription.
+	Consumes string
 
 	conn    *Conn
 	sid     uint64
@@ -38,16 +42,19 @@ type Subscription struct {
 	literal bool   // Pattern has no wildcard: every message's topic is Pattern
 	prefix  string // subInbox: the inbox, without the ".*"
 	opts    subOptions
-	pos     uint64    // in ring position after its TypeSub record, or notWritten (pmu)
+	pos     uint64    // in ring position after its TypeSub/TypeConsume record, or notWritten (pmu)
 	seen    seqFilter // last sequence delivered per publisher (dispatcher only)
 
 	done      chan struct{} // closed once it is no longer valid
 	closeOnce sync.Once
 	drained   atomic.Bool
+	refusal   error       // why the router ended it (set before done is closed)
+	starting  atomic.Bool // Consume waits for the router's verdict
 
 	delivered     atomic.Uint64
 	localDropped  atomic.Uint64
 	routerDropped atomic.Uint64
+	expired       atomic.Uint64
 	slow          atomic.Bool // drops not yet reported to NextMsg
 }
 
@@ -148,27 +155,45 @@ const notWritten = math.MaxUint64
 
 // addSub gives s a sid, enters it in the table (before its record is
 // written, so the dispatcher knows it before any delivery) and writes its
-// TypeSub record, noting where the record ends.
+// TypeSub (TypeConsume for a consumer) record, noting where the record
+// ends.
 func (c *Conn) addSub(s *Subscription) error {
 	s.sid = c.nextSID.Add(1)
 	s.pos = notWritten
 	spec := s.spec()
-	f := wire.Sub{
-		SID:          s.sid,
-		BlockTimeout: spec.BlockTimeoutNS,
-		Policy:       spec.Policy,
-		Pattern:      bytesOf(s.Pattern),
-		Group:        bytesOf(s.Queue),
+	var (
+		typ  uint16
+		size int
+		sub  wire.Sub
+		con  wire.Consume
+	)
+	if s.isConsumer() {
+		con = wire.Consume{SID: s.sid, Prefetch: spec.Prefetch, Queue: bytesOf(spec.Queue), Selector: bytesOf(spec.Selector)}
+		typ, size = wire.TypeConsume, con.Size()
+	} else {
+		sub = wire.Sub{
+			SID:          s.sid,
+			BlockTimeout: spec.BlockTimeoutNS,
+			Policy:       spec.Policy,
+			Pattern:      bytesOf(s.Pattern),
+			Group:        bytesOf(s.Queue),
+			Selector:     bytesOf(spec.Selector),
+		}
+		typ, size = wire.TypeSub, sub.Size()
 	}
 	c.subsMu.Lock()
 	c.subs[s.sid] = s
 	c.subsMu.Unlock()
-	buf, err := c.lockedClaim(wire.TypeSub, f.Size())
+	buf, err := c.lockedClaim(typ, size)
 	if err != nil {
 		c.removeSub(s)
 		return err
 	}
-	f.Encode(buf)
+	if typ == wire.TypeConsume {
+		con.Encode(buf)
+	} else {
+		sub.Encode(buf)
+	}
 	c.prod.Commit()
 	s.pos = c.prod.Stats().Tail
 	c.pmu.Unlock()
@@ -181,15 +206,38 @@ func (c *Conn) removeSub(s *Subscription) {
 	c.subsMu.Unlock()
 }
 
-// spec is s as a reconnecting Hello lists it.
+// spec is s as a reconnecting Hello lists it: a consumer with its queue,
+// prefetch and selector.
 func (s *Subscription) spec() wire.SubSpec {
+	if s.isConsumer() {
+		return wire.SubSpec{SID: s.sid, Queue: s.Consumes, Prefetch: uint32(s.opts.prefetch), Selector: s.opts.selector}
+	}
 	return wire.SubSpec{
 		SID:            s.sid,
 		Pattern:        s.Pattern,
 		Group:          s.Queue,
 		Policy:         uint8(s.opts.policy),
 		BlockTimeoutNS: uint64(s.opts.blockTimeout.Nanoseconds()),
+		Selector:       s.opts.selector,
 	}
+}
+
+func (s *Subscription) isConsumer() bool { return s.Consumes != "" }
+
+// subject names s in messages: its pattern, or the queue it consumes.
+func (s *Subscription) subject() string {
+	if s.isConsumer() {
+		return "queue " + s.Consumes
+	}
+	return s.Pattern
+}
+
+// endedBy records why the router ended s, and ends it.
+func (s *Subscription) endedBy(err error) {
+	s.closeOnce.Do(func() {
+		s.refusal = err
+		close(s.done)
+	})
 }
 
 func (s *Subscription) markClosed() { s.closeOnce.Do(func() { close(s.done) }) }
@@ -204,7 +252,8 @@ func (s *Subscription) isClosed() bool {
 }
 
 // Unsubscribe ends the subscription. Messages already on their way are
-// discarded; Drain lets them arrive first.
+// discarded; Drain lets them arrive first. A consumer stops consuming: its
+// unsettled deliveries go back to the queue, for other consumers.
 func (s *Subscription) Unsubscribe() error {
 	if s.isClosed() {
 		return ErrBadSubscription
@@ -217,7 +266,10 @@ func (s *Subscription) Unsubscribe() error {
 // Drain unsubscribes but first lets every message the router routed to
 // the subscription arrive: it returns once the router has confirmed the
 // unsubscribe (a Flush) and those messages were handed over. A sync
-// subscription's buffered messages stay readable with NextMsg.
+// subscription's buffered messages stay readable with NextMsg. A consumer
+// is different: stopping it gives its unsettled deliveries back to the
+// queue, so Drain of a consumer is Unsubscribe and a Flush; settle what
+// is in hand first.
 func (s *Subscription) Drain() error {
 	c := s.conn
 	if s.isClosed() {
@@ -244,8 +296,24 @@ func (s *Subscription) Delivered() uint64 { return s.delivered.Load() }
 
 // Dropped returns how many messages the subscription lost: dropped by the
 // router for a slow consumer (as the router counts them) plus dropped
-// locally because the sync or channel buffer was full.
+// locally because the sync or channel buffer was full. Expired messages
+// are counted apart (Expired).
 func (s *Subscription) Dropped() uint64 { return s.routerDropped.Load() + s.localDropped.Load() }
+
+// Expired returns how many messages reached the subscription after their
+// deadline (they waited too long in the ring) and were dropped instead of
+// delivered. A consumer naks such a delivery at once, so the queue
+// expires it.
+func (s *Subscription) Expired() uint64 { return s.expired.Load() }
+
+// Err returns why the router ended the subscription (a refused pattern or
+// selector, a missing or deleted queue), or nil.
+func (s *Subscription) Err() error {
+	if !s.isClosed() {
+		return nil
+	}
+	return s.refusal
+}
 
 // Pending returns how many messages wait in a sync or channel
 // subscription's buffer.
@@ -264,7 +332,7 @@ func (s *Subscription) NextMsg(timeout time.Duration) (*Msg, error) {
 	case m := <-s.ch:
 		return m, nil
 	case <-t.C:
-		return nil, fmt.Errorf("shmbus: NextMsg on %q after %v: %w", s.Pattern, timeout, ErrTimeout)
+		return nil, fmt.Errorf("shmbus: NextMsg on %q after %v: %w", s.subject(), timeout, ErrTimeout)
 	case <-s.done:
 		return s.nextAfterClose()
 	case <-s.conn.closedCh:
@@ -295,14 +363,14 @@ func (s *Subscription) NextMsgWithContext(ctx context.Context) (*Msg, error) {
 func (s *Subscription) nextNow() (m *Msg, err error, ok bool) {
 	switch {
 	case s.kind != subSync:
-		return nil, fmt.Errorf("shmbus: NextMsg needs a SubscribeSync subscription: %w", ErrBadSubscription), true
+		return nil, fmt.Errorf("shmbus: NextMsg needs a SubscribeSync subscription or a ConsumeSync consumer: %w", ErrBadSubscription), true
 	case s.conn.closing.Load():
 		return nil, ErrConnectionClosed, true
 	case s.isClosed():
 		m, err := s.nextAfterClose()
 		return m, err, true
 	case s.slow.Swap(false):
-		return nil, fmt.Errorf("%w: %q dropped messages, its buffer of %d was full", ErrSlowConsumer, s.Pattern, cap(s.ch)), true
+		return nil, fmt.Errorf("%w: %q dropped messages, its buffer of %d was full", ErrSlowConsumer, s.subject(), cap(s.ch)), true
 	}
 	select {
 	case m := <-s.ch:
@@ -312,14 +380,18 @@ func (s *Subscription) nextNow() (m *Msg, err error, ok bool) {
 	}
 }
 
-// nextAfterClose: a drained subscription still hands out what it buffered.
+// nextAfterClose: a drained subscription still hands out what it buffered
+// (not a consumer: its unsettled deliveries went back to the queue).
 func (s *Subscription) nextAfterClose() (*Msg, error) {
-	if s.drained.Load() {
+	if s.drained.Load() && !s.isConsumer() {
 		select {
 		case m := <-s.ch:
 			return m, nil
 		default:
 		}
+	}
+	if s.refusal != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadSubscription, s.refusal)
 	}
 	return nil, ErrBadSubscription
 }
