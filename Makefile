@@ -3,7 +3,7 @@ GO      ?= go
 PKGS    := ./...
 FUZZTIME ?= 30s
 
-.PHONY: all build test test-short bench run lint fuzz clean
+.PHONY: all build test test-short bench bench-docs run lint fuzz clean
 
 all: lint test
 
@@ -24,6 +24,12 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./ring/
 	$(GO) run ./cmd/shmbus bench
+
+# The full suite written into the docs: the tables between the bench markers of
+# docs/benchmarks.md (the prose around them is kept), the plot docs/benchmarks.svg and
+# the raw results docs/benchmarks.json. Several minutes; run it on an otherwise idle host.
+bench-docs:
+	$(GO) run ./cmd/shmbus bench -json -plot docs/benchmarks.svg -markdown docs/benchmarks.md > docs/benchmarks.json
 
 # The main job: a router and two client processes over the bus, with the
 # one-way and round-trip latency percentiles (about 10 s; see README.md).

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 )
 
@@ -88,6 +89,93 @@ func TestBusIdle(t *testing.T) {
 		r, err := BusIdle(p)
 		checkDelivered(t, r, err, p.N)
 		if want := fmt.Sprintf("bus.idle/%d", conns); r.Name != want {
+			t.Errorf("name %q, want %q", r.Name, want)
+		}
+	}
+}
+
+// TestFanOut64 runs the full-only entries, the 64-subscriber fan-outs,
+// with a tiny count (TestRun leaves them out).
+func TestFanOut64(t *testing.T) {
+	for _, run := range []func(Params) (*Result, error){NATSPubSub, BusPubSub} {
+		p := brokerParams(20)
+		p.Subs, p.Idle = 64, "backoff"
+		r, err := run(p)
+		checkDelivered(t, r, err, p.N*64)
+	}
+}
+
+func TestFanIn(t *testing.T) {
+	for _, run := range []func(Params) (*Result, error){NATSFanIn, BusFanIn} {
+		p := brokerParams(500)
+		p.Pubs = 3
+		r, err := run(p)
+		checkDelivered(t, r, err, p.N*3)
+		if !strings.Contains(r.Name, "3to1") {
+			t.Errorf("name %q, want 3to1", r.Name)
+		}
+	}
+	if _, err := BusFanIn(Params{N: 10, Size: 16}); err == nil {
+		t.Error("16-byte messages accepted: no room for the stamp")
+	}
+}
+
+func TestOneWay(t *testing.T) {
+	for _, run := range []func(Params) (*Result, error){NATSOneWay, BusOneWay} {
+		p := brokerParams(100)
+		p.Rate = 5000
+		r, err := run(p)
+		checkLatency(t, r, err, p.N)
+		if r.Rate != 5000 || r.Size != 64 {
+			t.Errorf("%s: rate %d, size %d", r.Name, r.Rate, r.Size)
+		}
+	}
+}
+
+// TestSweeps runs one point of each sweep beyond what TestRun's tiny
+// counts reach: 1 MiB payloads (the rings and the server's limit must
+// take them), more messages than topics, wildcard subscriptions that
+// each see a share (checked per subscription). bus.idle/1000 is
+// TestRun's.
+func TestSweeps(t *testing.T) {
+	for _, c := range []struct {
+		run  func(Params) (*Result, error)
+		p    Params
+		name string
+	}{
+		{NATSPayload, Params{N: 20, Size: 1 << 20}, "nats.payload/1048576"},
+		{BusPayload, Params{N: 20, Size: 1 << 20}, "bus.payload/1048576"},
+		{UDSThroughput, Params{N: 20, Size: 1 << 20}, "uds.tput/1048576"},
+		{NATSTopics, Params{N: 3000, Topics: 1000}, "nats.topics/1000"},
+		{BusTopics, Params{N: 3000, Topics: 1000}, "bus.topics/1000"},
+		{NATSWildcards, Params{N: 3000, Wild: 1000}, "nats.wildcards/1000"},
+		{BusWildcards, Params{N: 3000, Wild: 1000}, "bus.wildcards/1000"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r, err := c.run(c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Name != c.name || r.Msgs != int64(c.p.N) || r.MsgsPerSec <= 0 || r.Size != c.p.size(64) {
+				t.Fatalf("%+v", r)
+			}
+			if strings.HasPrefix(r.Name, "bus.") && r.RouterNsPerMsg <= 0 {
+				t.Errorf("router CPU time not measured")
+			}
+		})
+	}
+}
+
+func TestTCP(t *testing.T) {
+	p := params(t, 200)
+	r, err := TCPPingPong(p)
+	checkLatency(t, r, err, p.N)
+	for _, size := range []int{64, 1000} {
+		p := params(t, 20000)
+		p.Size = size
+		r, err := TCPThroughput(p)
+		checkThroughput(t, r, err, p.N)
+		if want := fmt.Sprintf("tcp.tput/%d", size); r.Name != want {
 			t.Errorf("name %q, want %q", r.Name, want)
 		}
 	}

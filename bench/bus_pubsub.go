@@ -35,30 +35,79 @@ func BusPubSub(p Params) (*Result, error) {
 	if idle == "" {
 		idle = "spin"
 	}
-	return busPubSub(p, fmt.Sprintf("bus.pubsub/1to%d/%s", max(1, p.Subs), idle))
+	return busPubSub(p, fmt.Sprintf("bus.pubsub/1to%d/%s", max(1, p.Subs), idle), topicPlan{})
 }
 
 // BusIdle is BusPubSub 1 to 1 with p.Conns more connections, idle, held
 // by one more process (backoff: they park). It shows what idle clients
 // cost the router per message. p.Idle defaults to "backoff".
 func BusIdle(p Params) (*Result, error) {
+	p = backoff1to1(p)
+	return busPubSub(p, fmt.Sprintf("bus.idle/%d", p.Conns), topicPlan{})
+}
+
+// BusPayload is BusPubSub 1 to 1 (backoff by default) named after its
+// payload size; the rings grow with it (ringFor).
+func BusPayload(p Params) (*Result, error) {
+	p = backoff1to1(p)
+	return busPubSub(p, fmt.Sprintf("bus.payload/%d", p.size(64)), topicPlan{})
+}
+
+// BusTopics is BusPubSub 1 to 1 (backoff by default) over p.Topics
+// distinct topics published round robin, the sink subscribed to all with
+// one bench.t.> (topicPlan).
+func BusTopics(p Params) (*Result, error) {
+	p = backoff1to1(p)
+	tp := topicPlan{Topics: max(1, p.Topics)}
+	return busPubSub(p, fmt.Sprintf("bus.topics/%d", tp.Topics), tp)
+}
+
+// BusWildcards is BusPubSub 1 to 1 (backoff by default) with p.Wild
+// wildcard subscriptions in the sink, each matching one of the p.Wild
+// topics published round robin (topicPlan): the router's trie holds them
+// all and every message matches one.
+func BusWildcards(p Params) (*Result, error) {
+	p = backoff1to1(p)
+	tp := topicPlan{Wild: max(1, p.Wild)}
+	return busPubSub(p, fmt.Sprintf("bus.wildcards/%d", tp.Wild), tp)
+}
+
+func backoff1to1(p Params) Params {
 	if p.Idle == "" {
 		p.Idle = "backoff"
 	}
 	p.Subs = 1
-	return busPubSub(p, fmt.Sprintf("bus.idle/%d", p.Conns))
+	return p
 }
 
-func busPubSub(p Params, name string) (*Result, error) {
+// ringFor is the ring capacity that carries size-byte messages: the
+// default, or the power of two whose eighth (the largest record a ring
+// takes) holds the message and its envelope. A client gets it for both
+// its rings: the router takes from a client no more than the smaller of
+// the two carries.
+func ringFor(size int) int {
+	c := bus.DefaultRingSize
+	for c/8 < size+ringSlack {
+		c *= 2
+	}
+	return c
+}
+
+// ringSlack is room for a message's envelope (record header, topic).
+const ringSlack = 1 << 10
+
+func busPubSub(p Params, name string, tp topicPlan) (*Result, error) {
 	n, size, k, idle := p.n(DefaultPubSubN), p.size(64), max(1, p.Subs), p.Idle
 	if idle == "" {
 		idle = "spin"
 	}
-	if size < 8 {
-		return nil, fmt.Errorf("bench: %s: size %d too small", name, size)
+	if size < 8 || size > MaxStreamSize {
+		return nil, fmt.Errorf("bench: %s: size %d out of range (8 .. %d)", name, size, MaxStreamSize)
 	}
+	topics, ring := tp.publishTo(n), ringFor(size)
 	var d int64
 	var dropped, sys uint64
+	var routerCPU int64
 	err := func() error {
 		dir, cleanup, err := p.tempDir()
 		if err != nil {
@@ -83,7 +132,8 @@ func busPubSub(p Params, name string) (*Result, error) {
 			}
 		}
 		for i := range k {
-			if err := w.start("bus-sink", childArgs{N: n, Size: size, Index: i, Idle: idle}, false); err != nil {
+			a := childArgs{N: n, Size: size, Index: i, Idle: idle, Capacity: ring, Topics: tp.Topics, Wild: tp.Wild}
+			if err := w.start("bus-sink", a, false); err != nil {
 				return err
 			}
 		}
@@ -92,7 +142,8 @@ func busPubSub(p Params, name string) (*Result, error) {
 				return err
 			}
 		}
-		c, err := busConnect(dir, "publisher", idle, bus.WithPublishTimeout(p.timeout()))
+		c, err := busConnect(dir, "publisher", idle, bus.WithPublishTimeout(p.timeout()),
+			bus.WithRingSize(ring, ring))
 		if err != nil {
 			return err
 		}
@@ -108,31 +159,33 @@ func busPubSub(p Params, name string) (*Result, error) {
 		for i := range msg {
 			msg[i] = byte(i)
 		}
-		if err := w.mark(); err != nil {
+		if err := w.markRouter(&g); err != nil {
 			return err
 		}
 		start, sys0 := now(), syscalls()
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint64(msg, uint64(i))
-			if err := c.Publish(subjTput, msg); err != nil {
+			if err := c.Publish(topics[i%len(topics)], msg); err != nil {
 				return fmt.Errorf("publish %d: %w", i, err)
 			}
 		}
-		for seen := 0; seen < k; {
+		if err := awaitDone(k, func() error {
 			m, err := done.NextMsg(10 * time.Millisecond)
+			if errors.Is(err, bus.ErrTimeout) {
+				return errNothingYet
+			}
 			if err == nil {
 				x, _ := strconv.ParseUint(string(m.Data), 10, 64)
 				dropped += x
-				seen++
-				continue
-			} else if !errors.Is(err, bus.ErrTimeout) {
-				return err
 			}
-			if err := w.check(&g); err != nil {
-				return err
-			}
+			return err
+		}, w, &g); err != nil {
+			return err
 		}
 		d, sys = now()-start, syscalls()-sys0
+		if err := w.end(); err != nil {
+			return err
+		}
 		c.Close()
 		reps, sysKids, err := w.finish()
 		sys += sysKids
@@ -140,6 +193,9 @@ func busPubSub(p Params, name string) (*Result, error) {
 			if err == nil && r.Count != int64(n) {
 				err = fmt.Errorf("sink %d saw %d of %d", i, r.Count, n)
 			}
+		}
+		if err == nil {
+			routerCPU = w.serverReps[0].CPUNs // the router, started first
 		}
 		return err
 	}()
@@ -151,36 +207,47 @@ func busPubSub(p Params, name string) (*Result, error) {
 	}
 	r := throughputResult(name, int64(n)*int64(k), size, durationNS(d))
 	r.SyscallsPerOp = float64(sys) / float64(r.Msgs)
+	r.RouterNsPerMsg = float64(routerCPU) / float64(r.Msgs)
 	return r, nil
 }
 
-// busSink counts N messages in its handler (zero copy: it checks the size
-// and sequence number in the ring and reads every cache line of the
-// payload), then says so on bench.done with the number of messages the
-// router reported dropped.
+// busSink counts N messages in its handlers (zero copy: it checks the
+// size and sequence number in the ring and reads every cache line of the
+// payload) on each of its subscriptions (topicPlan), then says so on
+// bench.done with the number of messages the router reported dropped.
 func busSink(a *childArgs) (*childReport, error) {
 	fe := newFirstErr()
-	c, err := busConnect(a.Path, "sink-"+strconv.Itoa(a.Index), a.Idle,
+	name := "sink-" + strconv.Itoa(a.Index)
+	ring := a.Capacity
+	if ring == 0 {
+		ring = bus.DefaultRingSize
+	}
+	c, err := busConnect(a.Path, name, a.Idle, bus.WithRingSize(ring, ring),
 		bus.WithErrorHandler(func(_ *bus.Conn, _ *bus.Subscription, err error) { fe.set(err) }))
 	if err != nil {
 		return nil, err
 	}
 	defer c.Close()
-	var seq, sum, w0, k0 uint64
-	_, err = c.Subscribe(subjTput, func(m *bus.Msg) {
-		if seq == 0 {
-			w0, k0 = ipcStats() // futex calls count from the first message
+	pats := planOf(a).patterns()
+	chk := newSeqCheck(a.N, a.Size, len(pats))
+	var w0, k0 uint64
+	for i, pat := range pats {
+		_, err = c.Subscribe(pat, func(m *bus.Msg) {
+			if chk.seen.Load() == 0 {
+				w0, k0 = ipcStats() // futex calls count from the first message
+			}
+			switch done, err := chk.check(i, m.Data); {
+			case err != nil:
+				fe.set(err)
+			case done:
+				fe.finish()
+			}
+		}, bus.WithBlock(time.Until(time.Unix(0, a.Deadline))))
+		if err != nil {
+			break
 		}
-		if len(m.Data) != a.Size || binary.LittleEndian.Uint64(m.Data) != seq {
-			fe.set(fmt.Errorf("message %d out of sequence (dropped?)", seq))
-			return
-		}
-		sum ^= touchLines(m.Data)
-		if seq++; seq == uint64(a.N) {
-			fe.finish()
-		}
-	}, bus.WithBlock(time.Until(time.Unix(0, a.Deadline))))
-	if err := serve(a, err, c.Flush, "sink-"+strconv.Itoa(a.Index), fe); err != nil {
+	}
+	if err := serve(a, err, c.Flush, name, fe); err != nil {
 		return nil, err
 	}
 	dropped := c.Stats().Dropped
@@ -191,5 +258,5 @@ func busSink(a *childArgs) (*childReport, error) {
 		return nil, err
 	}
 	w, k := ipcStats()
-	return &childReport{Count: int64(seq), Waits: w - w0, Wakes: k - k0, Note: strconv.FormatUint(sum, 16)}, nil
+	return &childReport{Count: chk.seen.Load(), Waits: w - w0, Wakes: k - k0, Note: chk.sum()}, nil
 }

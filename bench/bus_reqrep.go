@@ -2,6 +2,7 @@ package bench
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 
 	"github.com/shmbus/shmbus/bus"
@@ -22,7 +23,8 @@ func init() {
 // p.Procs picks the layout: 2 (default) embeds the router in this, the
 // requester's, process; 3 runs it in a process of its own. p.Idle ("spin"
 // by default, "yield" or "backoff") is the idle strategy of both clients
-// and of the router's loop. Round 0 (start-up) is not recorded. Futex calls of
+// and of the router's loop. Closed loop, or at p.Rate requests a second
+// (timeRounds). Round 0 (start-up) is not recorded. Futex calls of
 // every process on the path (this one, with the router in it or not, the
 // echo, the router's) are counted per round trip.
 func BusReqRep(p Params) (*Result, error) {
@@ -76,28 +78,26 @@ func BusReqRep(p Params) (*Result, error) {
 		}
 		defer c.Close()
 		msg := make([]byte, size)
-		var prev int64
-		var sys0 uint64
-		for i := 0; i <= n; i++ {
+		round := func(i int) error {
 			binary.LittleEndian.PutUint64(msg, uint64(i))
 			rep, err := c.Request(subjEcho, msg, g.left())
 			if err != nil {
-				return fmt.Errorf("round %d: %w", i, err)
+				return err
 			}
 			if len(rep.Data) != size || binary.LittleEndian.Uint64(rep.Data) != uint64(i) {
-				return fmt.Errorf("round %d: wrong answer", i)
+				return errors.New("wrong answer")
 			}
-			if i == 0 { // start-up done: the timed part begins
-				if err := w.mark(); err != nil {
-					return err
-				}
-				sys0 = syscalls()
-			}
-			t := now()
-			if i > 0 {
-				h.Record(t - prev)
-			}
-			prev = t
+			return nil
+		}
+		if err := round(0); err != nil {
+			return fmt.Errorf("round 0: %w", err)
+		}
+		if err := w.mark(); err != nil { // start-up done: the timed part begins
+			return err
+		}
+		sys0 := syscalls()
+		if err := timeRounds(n, p.Rate, h, realClock, round); err != nil {
+			return err
 		}
 		sys = syscalls() - sys0
 		c.Close()
@@ -112,7 +112,7 @@ func BusReqRep(p Params) (*Result, error) {
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	r := latencyResult(name, h)
-	r.Size = size
+	r.Size, r.Rate = size, p.Rate
 	r.SyscallsPerOp = float64(sys) / float64(n)
 	return r, nil
 }

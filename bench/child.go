@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
 	"strings"
 	"sync/atomic"
@@ -22,6 +23,9 @@ const (
 	// profile there (<role>-<pid>.pprof): where a multi-process figure
 	// goes, for `go tool pprof`.
 	EnvProfile = "SHMBUS_BENCH_CPUPROFILE"
+	// EnvMemProfile, when set to a directory, makes every child write its
+	// allocation profile there when it is done (<role>-<pid>.mem.pprof).
+	EnvMemProfile = "SHMBUS_BENCH_MEMPROFILE"
 )
 
 // childArgs is what a parent tells a child. Unused fields are zero.
@@ -36,6 +40,9 @@ type childArgs struct {
 	URL      string `json:"url,omitempty"`      // NATS server URL
 	Index    int    `json:"index,omitempty"`    // which of several children of one role
 	Count    int    `json:"count,omitempty"`    // role-specific: idle connections to hold
+	Topics   int    `json:"topics,omitempty"`   // topicPlan.Topics
+	Wild     int    `json:"wild,omitempty"`     // topicPlan.Wild
+	Rate     int    `json:"rate,omitempty"`     // paced sender: msgs/s
 	Unpinned bool   `json:"unpinned,omitempty"` // run where the scheduler puts it
 	CPU      int    `json:"cpu"`
 	Deadline int64  `json:"deadline"` // wall clock, Unix nanoseconds
@@ -45,9 +52,10 @@ func (a *childArgs) guard() guard { return guardUntil(time.Unix(0, a.Deadline)) 
 
 // childReport is what a child prints on stdout when it is done.
 type childReport struct {
-	Count int64  `json:"count"`           // messages or round trips handled
-	Waits uint64 `json:"waits,omitempty"` // futex waits made by the child
-	Wakes uint64 `json:"wakes,omitempty"` // futex wakes made by the child
+	Count int64  `json:"count"`            // messages or round trips handled
+	Waits uint64 `json:"waits,omitempty"`  // futex waits made by the child
+	Wakes uint64 `json:"wakes,omitempty"`  // futex wakes made by the child
+	CPUNs int64  `json:"cpu_ns,omitempty"` // role-specific: CPU time of the timed part
 	Note  string `json:"note,omitempty"`
 }
 
@@ -90,6 +98,12 @@ func runChild(role string) int {
 	}
 	rep, err := run(&a)
 	unpin()
+	if dir := os.Getenv(EnvMemProfile); dir != "" {
+		if perr := WriteMemProfile(filepath.Join(dir, fmt.Sprintf("%s-%d.mem.pprof", role, os.Getpid()))); perr != nil {
+			fmt.Fprintf(os.Stderr, "bench child %s: %v\n", role, perr)
+			return 2
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench child %s: %v\n", role, err)
 		return 1
@@ -111,6 +125,23 @@ func startProfile(path string) (func(), error) {
 		return nil, err
 	}
 	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// WriteMemProfile writes the allocation profile (every allocation
+// sampled since the process started; `go tool pprof -sample_index
+// inuse_space` for what is live) to path, after a GC so the in-use
+// figures are current.
+func WriteMemProfile(path string) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	runtime.GC()
+	if err := pprof.Lookup("allocs").WriteTo(f, 0); err != nil {
+		f.Close()
+		return fmt.Errorf("bench: memory profile %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 // child is a running child process.

@@ -16,7 +16,11 @@ import (
 //	ready-<name>   a child is set up (subscribed, listening); its content is
 //	               what the child has to tell (a server's URL)
 //	mark           the timed part starts (servers count their futex calls
-//	               from here)
+//	               and CPU time from here; the bus router says it has
+//	               started counting with ready-marked)
+//	go             publisher children (fan-in) start sending
+//	end            the timed part is over (the router stops counting its
+//	               CPU time; futex calls it counts to the stop)
 //	stop           children that serve until told (brokers, idle
 //	               connections) shut down once it exists
 //
@@ -28,6 +32,9 @@ type crew struct {
 	timeout time.Duration
 	clients []*child
 	servers []*child
+	// serverReps are the servers' reports, in start order, once finish
+	// has returned (nil for a server that failed).
+	serverReps []*childReport
 }
 
 // readyPoll is how often ready and stop files are looked for.
@@ -107,6 +114,7 @@ func (w *crew) finish() (reps []*childReport, syscalls uint64, err error) {
 	for _, c := range w.servers {
 		rep, err := c.finish(w.timeout)
 		errs = append(errs, err)
+		w.serverReps = append(w.serverReps, rep)
 		if rep != nil {
 			syscalls += rep.Waits + rep.Wakes
 		}
@@ -128,10 +136,30 @@ func (w *crew) kill() {
 // mark tells the servers that the timed part starts.
 func (w *crew) mark() error { return writeReady(w.dir, "mark", "") }
 
+// markRouter is mark for a crew with a bus router: it returns once the
+// router has started counting (ready-marked), so the timed part that
+// follows is all inside the router's count.
+func (w *crew) markRouter(g *guard) error {
+	if err := w.mark(); err != nil {
+		return err
+	}
+	_, err := w.await("marked", g)
+	return err
+}
+
+// goAhead tells publisher children to start sending.
+func (w *crew) goAhead() error { return writeReady(w.dir, "go", "") }
+
+// end tells the servers that the timed part is over.
+func (w *crew) end() error { return writeReady(w.dir, "end", "") }
+
 // writeReady publishes a control file atomically (write, then rename).
-// "stop" and "mark" are written as is; any other name becomes ready-<name>.
+// "stop", "mark", "go" and "end" are written as is; any other name
+// becomes ready-<name>.
 func writeReady(dir, name, content string) error {
-	if name != "stop" && name != "mark" {
+	switch name {
+	case "stop", "mark", "go", "end":
+	default:
 		name = "ready-" + name
 	}
 	tmp := filepath.Join(dir, "."+name+".tmp")
@@ -142,21 +170,44 @@ func writeReady(dir, name, content string) error {
 }
 
 // waitStop blocks a server child until the stop file appears, bounded by
-// g. onMark, if not nil, is called once when the mark file appears (or at
-// the stop, if the mark never came).
-func waitStop(dir string, g *guard, onMark func()) error {
-	path, mark := filepath.Join(dir, "stop"), filepath.Join(dir, "mark")
+// g. onMark and onEnd, when not nil, are each called once, in that order,
+// when the mark (end) file appears, or at the stop if it never came.
+func waitStop(dir string, g *guard, onMark, onEnd func()) error {
+	stop := filepath.Join(dir, "stop")
+	calls := []struct {
+		path string
+		f    func()
+	}{{filepath.Join(dir, "mark"), onMark}, {filepath.Join(dir, "end"), onEnd}}
 	for {
-		if onMark != nil {
-			if _, err := os.Stat(mark); err == nil {
-				onMark()
-				onMark = nil
+		for i := range calls {
+			if c := &calls[i]; c.f != nil && (i == 0 || calls[0].f == nil) {
+				if _, err := os.Stat(c.path); err == nil {
+					c.f()
+					c.f = nil
+				}
 			}
 		}
-		if _, err := os.Stat(path); err == nil {
-			if onMark != nil {
-				onMark()
+		if _, err := os.Stat(stop); err == nil {
+			for _, c := range calls {
+				if c.f != nil {
+					c.f()
+				}
 			}
+			return nil
+		}
+		if err := g.check(); err != nil {
+			return err
+		}
+		time.Sleep(readyPoll)
+	}
+}
+
+// waitGo blocks a publisher child until the go file appears, bounded by
+// g.
+func waitGo(dir string, g *guard) error {
+	path := filepath.Join(dir, "go")
+	for {
+		if _, err := os.Stat(path); err == nil {
 			return nil
 		}
 		if err := g.check(); err != nil {

@@ -5,10 +5,19 @@
 //
 // # How figures are taken
 //
-//   - Latency is a closed-loop ping-pong: the initiator reads the timer once
-//     per round trip and records the difference of successive reads, so every
-//     round trip is a sample and a stall is a sample too (no coordinated
-//     omission). Samples go into an HdrHistogram (1 ns .. 10 s, 3 digits).
+//   - Latency, as fast as possible (the default): a closed-loop ping-pong.
+//     The initiator reads the timer once per round trip and records the
+//     difference of successive reads, so every round trip is a sample and a
+//     stall is a sample too. Samples go into an HdrHistogram (1 ns .. 10 s,
+//     3 digits), reported as p50, p90, p99, p99.9, p99.99 and max, with the
+//     whole percentile distribution (Result.Dist) for plotting.
+//   - Latency at a fixed rate (Options.Rate, shmbus bench -rate N; the
+//     one-way entries always): the i-th message is meant to go at
+//     start + i/rate, and its sample runs from that intended time to its
+//     completion (pace.go). A stall then counts against every message it
+//     delays, not just the one caught in it: no coordinated omission, as
+//     wrk2 measures. One-way samples are taken across processes on
+//     CLOCK_MONOTONIC, the intended send time stamped in the message.
 //   - Every result is bracketed by the cache-line probe measured just before
 //     and just after it. On a VM the two vCPUs are sometimes placed far apart
 //     for seconds; the probe says whether the result was taken "near" (probe
@@ -20,21 +29,52 @@
 //
 //	probe, probe.proc       cache line bounced between two pinned threads / processes
 //	chan.tput/{64,1024}     Go buffered channel (cap 4096) of array values, one process
-//	uds.tput/{64,1024}      Unix stream socket, 64 KiB batched writes, two processes
-//	uds.pingpong            Unix stream socket round trip, 64 B
+//	uds.tput/SIZE           Unix stream socket, 64 KiB batched writes, two processes;
+//	                        SIZE 16, 64, 1024, 65536, 1048576 (the payload sweep)
+//	tcp.tput/{64,1024}      the same over TCP on 127.0.0.1, vs uds.tput
+//	uds.pingpong            Unix stream socket round trip, 64 B (paced with -rate)
+//	tcp.pingpong            the same over TCP loopback, vs uds.pingpong (paced)
 //	futex.block             FUTEX_WAIT/WAKE (shared) ping-pong: every message a wake-up
 //	futex.spinpark          the same, spinning 20 us before parking
 //	ring.pingpong/{spin,backoff,block}  two SPSC rings in one segment, 64 B, vs probe / futex.block
 //	ring.tput/{64,1024}     one SPSC ring, batched commits, vs uds.tput and chan.tput
-//	nats.reqrep             nats.go Request through a nats-server (loopback TCP), 64 B
-//	nats.pubsub/1to{1,4}    nats.go Publish to 1 or 4 subscriber processes, 64 B
+//	nats.reqrep             nats.go Request through a nats-server (loopback TCP), 64 B (paced)
+//	nats.oneway             one publisher at a fixed rate -> nats-server -> subscriber, one-way
+//	                        latency, 64 B (10k msgs/s unless -rate)
+//	nats.pubsub/1toK        nats.go Publish to K = 1, 4, 16, 64 subscriber processes, 64 B
+//	nats.pubsub/4to1        4 publisher processes to one subscriber, 64 B
+//	nats.payload/SIZE       nats.pubsub/1to1 with SIZE 16 B .. 1 MiB
+//	nats.topics/T           1 -> 1 over T = 1, 1k, 100k, 1M topics round robin, one
+//	                        subscription on bench.t.>
+//	nats.wildcards/K        1 -> 1, K = 1 .. 10k wildcard subscriptions bench.w.<i>.*, each
+//	                        message matching one (topicPlan)
 //	bus.reqrep/{2,3}proc/{spin,backoff,yield}  bus Request -> router -> echo -> router,
 //	                        64 B; 2proc: router embedded in the requester; 3proc: its own
-//	                        process; vs nats.reqrep and uds.pingpong
+//	                        process; vs nats.reqrep and uds.pingpong (paced)
+//	bus.oneway/{backoff,yield}  nats.oneway through the router, vs nats.oneway
 //	bus.pubsub/1to{1,4}/{spin,backoff,yield}  bus Publish -> router process -> sinks (block
 //	                        policy, nothing dropped), 64 B, vs nats.pubsub
-//	bus.idle/{0,10,100}     bus.pubsub/1to1 (backoff) with that many idle connections
+//	bus.pubsub/1to{16,64}/backoff, bus.pubsub/4to1/backoff  the fan-out and fan-in
+//	                        sweeps, vs nats.pubsub (1to64: not with -quick)
+//	bus.payload/SIZE        bus.pubsub/1to1/backoff with SIZE 16 B .. 1 MiB (rings sized
+//	                        to fit), vs nats.payload and uds.tput
+//	bus.topics/T, bus.wildcards/K  as nats.topics and nats.wildcards, vs them and vs
+//	                        the sweep's first point
+//	bus.idle/{0,10,100,1000}  bus.pubsub/1to1 (backoff) with that many idle connections
 //	                        attached to the router, vs bus.idle/0
+//
+// bus.* throughput results also carry the router process's CPU time per
+// delivered message (Result.RouterNsPerMsg), from the mark, which the
+// router acknowledges, to the last message seen.
+//
+// # Output
+//
+// WriteTable prints the results as text, WritePlot draws them as an SVG
+// (latency percentile curves on HdrHistogram's log scale, throughput bars
+// with ratios), WriteMarkdown writes markdown tables, and ReplaceSection
+// puts those between the <!-- bench:begin --> and <!-- bench:end --> lines
+// of a document, leaving the rest alone (docs/benchmarks.md, make
+// bench-docs). Groups decides which results share a panel or a table.
 //
 // Fairness: every throughput sender copies the payload once per message
 // (into the channel, the batch buffer, the ring) and stamps a sequence
@@ -58,7 +98,8 @@
 // is that of every client and of the router's loop.
 //
 // Set SHMBUS_BENCH_CPUPROFILE=dir (shmbus bench -cpuprofile dir) to have
-// every child write a CPU profile: what limits a multi-process figure.
+// every child write a CPU profile: what limits a multi-process figure;
+// SHMBUS_BENCH_MEMPROFILE=dir (-memprofile dir) for allocation profiles.
 //
 // # Processes
 //

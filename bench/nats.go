@@ -36,6 +36,10 @@ const (
 	subjTput  = "bench.tput"
 	subjDone  = "bench.done"
 	natsStart = 10 * time.Second // bound on the server's start
+	// natsMaxPayload is the server's message limit: room for the largest
+	// payload of the sweep (1 MiB, the server's default limit) and its
+	// protocol line.
+	natsMaxPayload = 8 << 20
 )
 
 func init() {
@@ -45,7 +49,8 @@ func init() {
 }
 
 // NATSReqRep measures nats.go Request round trips of Size bytes (default
-// 64) to an echo responder through a nats-server: three processes.
+// 64) to an echo responder through a nats-server: three processes; closed
+// loop, or at p.Rate requests a second (timeRounds).
 func NATSReqRep(p Params) (*Result, error) {
 	n, size := p.n(DefaultNATSReqN), p.size(64)
 	if size < 8 {
@@ -65,21 +70,22 @@ func NATSReqRep(p Params) (*Result, error) {
 		}
 		defer nc.Close()
 		msg := make([]byte, size)
-		var prev int64
-		for i := 0; i <= n; i++ {
+		round := func(i int) error {
 			binary.LittleEndian.PutUint64(msg, uint64(i))
 			rep, err := nc.Request(subjEcho, msg, g.left())
 			if err != nil {
-				return fmt.Errorf("round %d: %w", i, err)
+				return err
 			}
 			if len(rep.Data) != size || binary.LittleEndian.Uint64(rep.Data) != uint64(i) {
-				return fmt.Errorf("round %d: wrong answer", i)
+				return errors.New("wrong answer")
 			}
-			t := now()
-			if i > 0 {
-				h.Record(t - prev)
-			}
-			prev = t
+			return nil
+		}
+		if err := round(0); err != nil {
+			return fmt.Errorf("round 0: %w", err)
+		}
+		if err := timeRounds(n, p.Rate, h, realClock, round); err != nil {
+			return err
 		}
 		nc.Close()
 		reps, _, err := w.finish()
@@ -91,7 +97,9 @@ func NATSReqRep(p Params) (*Result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bench: nats.reqrep: %w", err)
 	}
-	return latencyResult("nats.reqrep", h), nil
+	r := latencyResult("nats.reqrep", h)
+	r.Size, r.Rate = size, p.Rate
+	return r, nil
 }
 
 // NATSPubSub streams N messages of Size bytes (default 64) from this
@@ -100,15 +108,43 @@ func NATSReqRep(p Params) (*Result, error) {
 // on bench.done, that it saw all N in order; the rate is aggregate
 // (N times the sinks, over that time).
 func NATSPubSub(p Params) (*Result, error) {
+	return natsPubSub(p, fmt.Sprintf("nats.pubsub/1to%d", max(1, p.Subs)), topicPlan{})
+}
+
+// NATSPayload is NATSPubSub 1 to 1 named after its payload size.
+func NATSPayload(p Params) (*Result, error) {
+	p.Subs = 1
+	return natsPubSub(p, fmt.Sprintf("nats.payload/%d", p.size(64)), topicPlan{})
+}
+
+// NATSTopics is NATSPubSub 1 to 1 over p.Topics distinct topics published
+// round robin, the sink subscribed to all with one bench.t.> (topicPlan).
+func NATSTopics(p Params) (*Result, error) {
+	p.Subs = 1
+	tp := topicPlan{Topics: max(1, p.Topics)}
+	return natsPubSub(p, fmt.Sprintf("nats.topics/%d", tp.Topics), tp)
+}
+
+// NATSWildcards is NATSPubSub 1 to 1 with p.Wild wildcard subscriptions
+// in the sink, each matching one of the p.Wild topics published round
+// robin (topicPlan).
+func NATSWildcards(p Params) (*Result, error) {
+	p.Subs = 1
+	tp := topicPlan{Wild: max(1, p.Wild)}
+	return natsPubSub(p, fmt.Sprintf("nats.wildcards/%d", tp.Wild), tp)
+}
+
+func natsPubSub(p Params, name string, tp topicPlan) (*Result, error) {
 	n, size, k := p.n(DefaultPubSubN), p.size(64), max(1, p.Subs)
-	name := fmt.Sprintf("nats.pubsub/1to%d", k)
-	if size < 8 {
-		return nil, fmt.Errorf("bench: %s: size %d too small", name, size)
+	if size < 8 || size > MaxStreamSize {
+		return nil, fmt.Errorf("bench: %s: size %d out of range (8 .. %d)", name, size, MaxStreamSize)
 	}
+	topics := tp.publishTo(n)
 	var d int64
 	err := withNATS(p, func(w *crew, url string, g *guard) error {
 		for i := range k {
-			if err := w.start("nats-sink", childArgs{URL: url, N: n, Size: size, Index: i}, false); err != nil {
+			a := childArgs{URL: url, N: n, Size: size, Index: i, Topics: tp.Topics, Wild: tp.Wild}
+			if err := w.start("nats-sink", a, false); err != nil {
 				return err
 			}
 		}
@@ -136,23 +172,21 @@ func NATSPubSub(p Params) (*Result, error) {
 		start := now()
 		for i := 0; i < n; i++ {
 			binary.LittleEndian.PutUint64(msg, uint64(i))
-			if err := nc.Publish(subjTput, msg); err != nil {
+			if err := nc.Publish(topics[i%len(topics)], msg); err != nil {
 				return fmt.Errorf("publish %d: %w", i, err)
 			}
 		}
 		if err := nc.Flush(); err != nil {
 			return err
 		}
-		for seen := 0; seen < k; {
-			if _, err := done.NextMsg(10 * time.Millisecond); err == nil {
-				seen++
-				continue
-			} else if !errors.Is(err, nats.ErrTimeout) {
-				return err
+		if err := awaitDone(k, func() error {
+			_, err := done.NextMsg(10 * time.Millisecond)
+			if errors.Is(err, nats.ErrTimeout) {
+				return errNothingYet
 			}
-			if err := w.check(g); err != nil {
-				return err
-			}
+			return err
+		}, w, g); err != nil {
+			return err
 		}
 		d = now() - start
 		nc.Close()
@@ -168,6 +202,28 @@ func NATSPubSub(p Params) (*Result, error) {
 		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	return throughputResult(name, int64(n)*int64(k), size, durationNS(d)), nil
+}
+
+// errNothingYet is what a poll for bench.done says when nothing came.
+var errNothingYet = errors.New("nothing yet")
+
+// awaitDone waits for k messages on bench.done, polling next (which
+// returns errNothingYet when none came in its short wait) and checking
+// the crew in between.
+func awaitDone(k int, next func() error, w *crew, g *guard) error {
+	for seen := 0; seen < k; {
+		switch err := next(); {
+		case err == nil:
+			seen++
+		case !errors.Is(err, errNothingYet):
+			return err
+		default:
+			if err := w.check(g); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // withNATS starts a nats-server child and runs body with its URL.
@@ -202,7 +258,8 @@ func natsConnect(url, name string, onErr func(error)) (*nats.Conn, error) {
 
 // natsServer is the server child: it serves until the stop file.
 func natsServer(a *childArgs) (*childReport, error) {
-	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true,
+		MaxPayload: natsMaxPayload})
 	if err != nil {
 		return nil, err
 	}
@@ -218,7 +275,7 @@ func natsServer(a *childArgs) (*childReport, error) {
 		return nil, err
 	}
 	g := a.guard()
-	if err := waitStop(a.Path, &g, nil); err != nil {
+	if err := waitStop(a.Path, &g, nil, nil); err != nil {
 		return nil, err
 	}
 	return &childReport{Note: s.ClientURL()}, nil
@@ -301,30 +358,36 @@ func natsEcho(a *childArgs) (*childReport, error) {
 	return &childReport{Count: count}, nil
 }
 
-// natsSink counts N messages, checking order and size, then says so on
-// bench.done.
+// natsSink counts N messages, checking order and size on each of its
+// subscriptions (topicPlan), then says so on bench.done.
 func natsSink(a *childArgs) (*childReport, error) {
 	fe := newFirstErr()
-	nc, err := natsConnect(a.URL, "sink-"+strconv.Itoa(a.Index), fe.set)
+	name := "sink-" + strconv.Itoa(a.Index)
+	nc, err := natsConnect(a.URL, name, fe.set)
 	if err != nil {
 		return nil, err
 	}
 	defer nc.Close()
-	var seq, sum uint64
-	sub, err := nc.Subscribe(subjTput, func(m *nats.Msg) {
-		if len(m.Data) != a.Size || binary.LittleEndian.Uint64(m.Data) != seq {
-			fe.set(fmt.Errorf("message %d out of sequence (dropped?)", seq))
-			return
+	pats := planOf(a).patterns()
+	chk := newSeqCheck(a.N, a.Size, len(pats))
+	for i, pat := range pats {
+		var sub *nats.Subscription
+		sub, err = nc.Subscribe(pat, func(m *nats.Msg) {
+			switch done, err := chk.check(i, m.Data); {
+			case err != nil:
+				fe.set(err)
+			case done:
+				fe.finish()
+			}
+		})
+		if err == nil {
+			err = sub.SetPendingLimits(-1, -1) // never drop on this side
 		}
-		sum ^= touchLines(m.Data)
-		if seq++; seq == uint64(a.N) {
-			fe.finish()
+		if err != nil {
+			break
 		}
-	})
-	if err == nil {
-		err = sub.SetPendingLimits(-1, -1) // never drop on this side
 	}
-	if err := serve(a, err, nc.Flush, "sink-"+strconv.Itoa(a.Index), fe); err != nil {
+	if err := serve(a, err, nc.Flush, name, fe); err != nil {
 		return nil, err
 	}
 	if err := nc.Publish(subjDone, []byte(strconv.Itoa(a.Index))); err != nil {
@@ -333,5 +396,5 @@ func natsSink(a *childArgs) (*childReport, error) {
 	if err := nc.Flush(); err != nil {
 		return nil, err
 	}
-	return &childReport{Count: int64(seq), Note: strconv.FormatUint(sum, 16)}, nil
+	return &childReport{Count: chk.seen.Load(), Note: chk.sum()}, nil
 }

@@ -13,6 +13,10 @@ type Params struct {
 	Subs    int           // subscriber processes of a pub/sub benchmark (default 1)
 	Procs   int           // processes of a bus request/reply: 2 (router embedded) or 3
 	Conns   int           // idle connections attached to the router (bus.idle)
+	Pubs    int           // publisher processes of a fan-in (N -> 1) pub/sub
+	Topics  int           // distinct topics published round robin (*.topics)
+	Wild    int           // wildcard subscriptions of the subscriber (*.wildcards)
+	Rate    int           // fixed send rate, msgs/s, of a paced benchmark; 0 = as fast as possible
 	Dir     string        // parent of the temp dir for shared files; "" = TempDir's choice
 	Timeout time.Duration // bound on the whole benchmark; 0 = defaultTimeout
 }
@@ -60,7 +64,12 @@ func (p Params) tempDir() (string, func(), error) {
 type Result struct {
 	Name string `json:"name"`
 
-	Lat *Summary `json:"latency,omitempty"` // round trips, ns
+	Lat  *Summary    `json:"latency,omitempty"`      // round trips (*.oneway: one way), ns
+	Dist []DistPoint `json:"latency_dist,omitempty"` // Lat's percentile distribution (Hist.Distribution)
+	// Rate is the fixed rate a paced benchmark sent at (msgs/s; every
+	// sample then runs from the message's intended send time, so a stall
+	// counts against every message it delays); 0: as fast as possible.
+	Rate int `json:"rate,omitempty"`
 
 	Msgs        int64         `json:"msgs,omitempty"` // messages moved (throughput)
 	Size        int           `json:"size,omitempty"` // payload bytes
@@ -72,6 +81,11 @@ type Result struct {
 	// round trip for latency results, per message for throughput; -1 when
 	// not counted.
 	SyscallsPerOp float64 `json:"syscalls_per_op"`
+
+	// RouterNsPerMsg is the CPU time of the router's process (bus.*
+	// pub/sub) per delivered message, from the start of the timed part to
+	// the last message seen (idle spinning included); 0 when not measured.
+	RouterNsPerMsg float64 `json:"router_cpu_ns_per_msg,omitempty"`
 
 	// Filled by the suite: the references measured in the same run, this
 	// result's ratio to each (latency: p50/p50, lower is better; throughput:
@@ -88,7 +102,7 @@ type Result struct {
 
 func latencyResult(name string, h *Hist) *Result {
 	s := h.Summary()
-	return &Result{Name: name, Lat: &s, SyscallsPerOp: -1}
+	return &Result{Name: name, Lat: &s, Dist: h.Distribution(), SyscallsPerOp: -1}
 }
 
 func throughputResult(name string, msgs int64, size int, d time.Duration) *Result {

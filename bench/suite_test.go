@@ -1,8 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"errors"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -61,13 +63,43 @@ func TestSelected(t *testing.T) {
 	}
 }
 
-// TestRun runs the whole suite with tiny counts and checks every result
-// is sane and the table and ratios are filled in. Timing is never asserted.
+// TestRun runs the whole quick suite with tiny counts and checks every
+// result is sane, and the table, ratios, plot and markdown are filled in.
+// Timing is never asserted. The entries of 64 KiB and larger payloads
+// run with a smaller count, in a run of their own (their references are
+// among them); the full-only entries, the 64-subscriber fan-outs, run in
+// TestFanOut64.
 func TestRun(t *testing.T) {
-	var seen []string
-	rs := Run(Options{N: 300, ProbeN: 200, Dir: t.TempDir(), Progress: func(r *Result) { seen = append(seen, r.Name) }})
-	if len(rs) != len(Suite()) || len(seen) != len(rs) {
-		t.Fatalf("%d results, %d progress calls, suite has %d", len(rs), len(seen), len(Suite()))
+	var seen, started []string
+	var small, big []string
+	for _, e := range Plan(Options{Quick: true}) {
+		if e.Params.Size >= 64<<10 {
+			big = append(big, e.Name)
+		} else {
+			small = append(small, e.Name)
+		}
+	}
+	count := map[string]int64{}
+	var plan []Planned
+	var rs []*Result
+	for _, part := range []struct {
+		only []string
+		n    int
+	}{{small, 300}, {big, 20}} {
+		o := Options{Quick: true, N: part.n, Only: part.only, ProbeN: 200, Dir: t.TempDir(),
+			OnStart:  func(i, total int, name string) { started = append(started, name) },
+			Progress: func(r *Result) { seen = append(seen, r.Name) }}
+		plan = append(plan, Plan(o)...)
+		for _, r := range Run(o) {
+			rs = append(rs, r)
+			count[r.Name] = int64(part.n)
+		}
+	}
+	if len(rs) != len(plan) || len(seen) != len(rs) || len(started) != len(rs) || len(big) == 0 {
+		t.Fatalf("%d results, %d progress calls, %d start calls, plan has %d (%d big)", len(rs), len(seen), len(started), len(plan), len(big))
+	}
+	if full := len(Suite()); len(plan) >= full {
+		t.Errorf("quick plan has %d of %d entries: the full-only ones are in", len(plan), full)
 	}
 	for _, r := range rs {
 		if r.Err != "" {
@@ -77,8 +109,9 @@ func TestRun(t *testing.T) {
 		if r.ProbeBefore == nil || r.ProbeAfter == nil || r.Placement == "" {
 			t.Errorf("%s: no probe bracket", r.Name)
 		}
-		if r.Lat != nil && r.Lat.Count != 300 || r.Lat == nil && (r.Msgs == 0 || r.Msgs%300 != 0) { // pub/sub: 300 to each subscriber
-			t.Errorf("%s: wrong count: %+v", r.Name, r)
+		n := count[r.Name] // pub/sub: n to (from) each subscriber (publisher)
+		if r.Lat != nil && (r.Lat.Count != n || len(r.Dist) == 0) || r.Lat == nil && (r.Msgs == 0 || r.Msgs%n != 0) {
+			t.Errorf("%s: wrong count (want %d): %+v", r.Name, n, r)
 		}
 		if len(r.Ratios) != len(r.Refs) {
 			t.Errorf("%s: %d ratios for %d refs", r.Name, len(r.Ratios), len(r.Refs))
@@ -88,17 +121,76 @@ func TestRun(t *testing.T) {
 				t.Errorf("%s: no ratio to %s", r.Name, r.Refs[i])
 			}
 		}
+		if strings.HasPrefix(r.Name, "bus.") && r.Lat == nil && r.RouterNsPerMsg <= 0 {
+			t.Errorf("%s: router CPU time not measured", r.Name)
+		}
+		if want := strings.Contains(r.Name, ".oneway"); (r.Rate > 0) != want {
+			t.Errorf("%s: rate %d", r.Name, r.Rate)
+		}
 	}
 	var b strings.Builder
 	if err := WriteTable(&b, rs); err != nil {
 		t.Fatal(err)
 	}
-	for _, e := range Suite() {
+	for _, e := range plan {
 		if !strings.Contains(b.String(), e.Name) {
 			t.Errorf("table lacks %s:\n%s", e.Name, b.String())
 		}
 	}
 	t.Logf("\n%s", b.String())
+
+	// Every result lands in the plot (latency as a curve, throughput as a
+	// bar) but odd ones out, and in the markdown.
+	var svg bytes.Buffer
+	if err := WritePlot(&svg, rs, "TestRun"); err != nil {
+		t.Fatal(err)
+	}
+	plotted := append(svgSeries(t, svg.Bytes(), "series"), svgSeries(t, svg.Bytes(), "bar")...)
+	for _, r := range rs {
+		if !slices.Contains(plotted, r.Name) && !slices.Contains(ungrouped(rs), r) {
+			t.Errorf("%s: not plotted", r.Name)
+		}
+	}
+	if odd := ungrouped(rs); len(odd) > 0 {
+		t.Errorf("results in no group of the plot: %v", odd[0].Name)
+	}
+	var md strings.Builder
+	if err := WriteMarkdown(&md, rs); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rs {
+		if !strings.Contains(md.String(), "`"+r.Name+"`") {
+			t.Errorf("markdown lacks %s", r.Name)
+		}
+	}
+}
+
+// TestRunPaced runs the paced entries at a fixed rate: every latency
+// carries the rate, and a paced count is cut to the rate's time.
+func TestRunPaced(t *testing.T) {
+	o := Options{Quick: true, Rate: 2000, PacedFor: 100 * time.Millisecond, ProbeN: 100,
+		Only: []string{"uds.pingpong", "tcp.pingpong", "nats.oneway", "bus.reqrep/3proc/yield", "bus.oneway/yield"}}
+	for _, e := range Plan(o) {
+		if !e.Paced || e.Params.Rate != 2000 || e.Params.N != 200 {
+			t.Errorf("%s: planned %+v, want paced at 2000 for 200", e.Name, e.Params)
+		}
+	}
+	rs := Run(o)
+	if len(rs) != 5 {
+		t.Fatalf("%d results", len(rs))
+	}
+	for _, r := range rs {
+		if r.Err != "" {
+			t.Errorf("%s: %s", r.Name, r.Err)
+			continue
+		}
+		if r.Lat == nil || r.Lat.Count != 200 || r.Rate != 2000 {
+			t.Errorf("%s: %+v, want 200 samples at 2000 msgs/s", r.Name, r)
+		}
+	}
+	if p := Plan(Options{Quick: true, Only: []string{"probe", "ring.pingpong/spin"}, Rate: 50}); p[0].Params.Rate != 0 || p[1].Params.Rate != 0 {
+		t.Errorf("unpaced entries got a rate: %+v", p)
+	}
 }
 
 func TestRunOnlyAndFailure(t *testing.T) {

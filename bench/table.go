@@ -10,8 +10,8 @@ import (
 // then throughput, each row with its references, ratios, the bracketing
 // probe p50s and the placement; failures are listed last.
 func WriteTable(w io.Writer, rs []*Result) error {
-	lat := [][]string{{"latency (round trip, us)", "p50", "p90", "p99", "p99.9", "max", "n", "sys/rt", "vs", "ratio", "probe p50 pre/post", "place"}}
-	tput := [][]string{{"throughput (one way)", "size", "Mmsgs/s", "GB/s", "msgs", "secs", "sys/msg", "vs", "ratio", "probe p50 pre/post", "place"}}
+	lat := [][]string{{"latency (us)", "p50", "p90", "p99", "p99.9", "p99.99", "max", "n", "rate", "sys/rt", "vs", "ratio", "probe p50 pre/post", "place"}}
+	tput := [][]string{{"throughput (one way)", "size", "Mmsgs/s", "GB/s", "msgs", "secs", "sys/msg", "rtr ns/msg", "vs", "ratio", "probe p50 pre/post", "place"}}
 	var bad []*Result
 	for _, r := range rs {
 		switch {
@@ -19,12 +19,12 @@ func WriteTable(w io.Writer, rs []*Result) error {
 			bad = append(bad, r)
 		case r.Lat != nil:
 			s := r.Lat
-			lat = append(lat, []string{r.Name, US(s.P50), US(s.P90), US(s.P99), US(s.P999), US(s.Max),
-				fmt.Sprint(s.Count), sysOp(r), refs(r), ratios(r), probes(r), r.Placement})
+			lat = append(lat, []string{r.Name, US(s.P50), US(s.P90), US(s.P99), US(s.P999), US(s.P9999), US(s.Max),
+				fmt.Sprint(s.Count), rateOf(r), sysOp(r), refs(r), ratios(r), probes(r), r.Placement})
 		default:
 			tput = append(tput, []string{r.Name, fmt.Sprint(r.Size), fmt.Sprintf("%.2f", r.MsgsPerSec/1e6),
 				fmt.Sprintf("%.2f", r.BytesPerSec/1e9), fmt.Sprint(r.Msgs), fmt.Sprintf("%.3f", r.Elapsed.Seconds()),
-				sysOp(r), refs(r), ratios(r), probes(r), r.Placement})
+				sysOp(r), routerNs(r), refs(r), ratios(r), probes(r), r.Placement})
 		}
 	}
 	var b strings.Builder
@@ -48,10 +48,16 @@ func WriteTable(w io.Writer, rs []*Result) error {
 }
 
 const legend = `
+latency: round trips, except *.oneway (publish to delivery, one way). rate: max = closed
+  loop (every round trip timed from the end of the last); a number = sent at that fixed
+  rate, msgs/s, every sample timed from its message's intended send time (no
+  coordinated omission).
 ratio: latency p50 / the reference's p50 (lower is better; "probe" = this row's own
   bracketing probes); throughput msgs/s / the reference's (higher is better); ? = not run.
 sys/rt, sys/msg: futex syscalls of both processes (bus.*: every process on the path:
   clients and router) per round trip or delivered message; - = not counted.
+rtr ns/msg: CPU time of the router's process per delivered message (bus.* pub/sub, its
+  idle spinning included).
 place: near = probe p50 < 150 ns before and after; far = both above; mixed = one of each
   (nats.* and bus.* run unpinned: more processes than the two probed CPUs).
 `
@@ -81,6 +87,20 @@ func sysOp(r *Result) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f", r.SyscallsPerOp)
+}
+
+func rateOf(r *Result) string {
+	if r.Rate == 0 {
+		return "max"
+	}
+	return fmt.Sprint(r.Rate)
+}
+
+func routerNs(r *Result) string {
+	if r.RouterNsPerMsg == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f", r.RouterNsPerMsg)
 }
 
 func refs(r *Result) string {

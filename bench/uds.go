@@ -9,8 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// UDSBatch is the write batch of the Unix-socket throughput baseline.
+// UDSBatch is the write batch of the socket throughput baselines.
 const UDSBatch = 64 << 10
+
+// MaxStreamSize is the largest message of the socket throughput baselines.
+const MaxStreamSize = 16 << 20
 
 // DefaultUDSPingN is the default number of Unix-socket round trips.
 const DefaultUDSPingN = 20000
@@ -74,9 +77,14 @@ func readFull(fd int, b []byte) error {
 	return nil
 }
 
+// pairFunc makes a connected pair of stream sockets: this process's
+// descriptor (bounded by timeout for every send and receive) and the
+// child's end.
+type pairFunc func(timeout time.Duration) (mine int, theirs *os.File, err error)
+
 // startSocketChild starts role with the other end of a fresh socket pair.
-func startSocketChild(role string, a childArgs, timeout time.Duration) (int, *child, error) {
-	fd, theirs, err := socketPair(timeout)
+func startSocketChild(role string, a childArgs, timeout time.Duration, pair pairFunc) (int, *child, error) {
+	fd, theirs, err := pair(timeout)
 	if err != nil {
 		return -1, nil, err
 	}
@@ -92,16 +100,23 @@ func startSocketChild(role string, a childArgs, timeout time.Duration) (int, *ch
 // UDSThroughput streams N messages of Size bytes (default 64) over a Unix
 // socket to a child process. Each message is copied into a 64 KiB batch
 // buffer with its sequence number, and full batches are written with one
-// write(2); the child reads 64 KiB at a time, checks every sequence number
-// and acknowledges the last with one byte.
+// write(2) (a message larger than a batch is written on its own); the
+// child reads 64 KiB at a time, checks every sequence number and
+// acknowledges the last with one byte.
 func UDSThroughput(p Params) (*Result, error) {
+	return streamThroughput(p, "uds.tput", socketPair)
+}
+
+// streamThroughput is UDSThroughput over the stream sockets pair makes.
+func streamThroughput(p Params, family string, pair pairFunc) (*Result, error) {
 	n, size := p.n(DefaultTputN), p.size(64)
-	if size < 8 || size > UDSBatch {
-		return nil, fmt.Errorf("bench: uds: size %d out of range", size)
+	name := fmt.Sprintf("%s/%d", family, size)
+	if size < 8 || size > MaxStreamSize {
+		return nil, fmt.Errorf("bench: %s: size %d out of range (8 .. %d)", name, size, MaxStreamSize)
 	}
-	fd, c, err := startSocketChild("uds-sink", childArgs{N: n, Size: size, Deadline: deadlineFor(p.timeout())}, p.timeout())
+	fd, c, err := startSocketChild("uds-sink", childArgs{N: n, Size: size, Deadline: deadlineFor(p.timeout())}, p.timeout(), pair)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	defer unix.Close(fd)
 	defer c.kill()
@@ -110,7 +125,7 @@ func UDSThroughput(p Params) (*Result, error) {
 	for i := range payload {
 		payload[i] = byte(i)
 	}
-	batch := make([]byte, UDSBatch/size*size)
+	batch := make([]byte, max(UDSBatch/size, 1)*size)
 	a, _, _ := CPUs()
 	unpin, _ := Pin(a)
 	err = readFull(fd, payload[:1]) // the child is up and reading
@@ -139,18 +154,24 @@ func UDSThroughput(p Params) (*Result, error) {
 		err = fmt.Errorf("child received %d of %d", rep.Count, n)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bench: uds.tput: %w", err)
+		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
-	return throughputResult(fmt.Sprintf("uds.tput/%d", size), int64(n), size, durationNS(d)), nil
+	return throughputResult(name, int64(n), size, durationNS(d)), nil
 }
 
 // UDSPingPong bounces a Size-byte message (default 64) over a Unix socket
-// between this process and a child.
+// between this process and a child: closed loop, or at p.Rate round trips
+// a second (see timeRounds).
 func UDSPingPong(p Params) (*Result, error) {
+	return streamPingPong(p, "uds.pingpong", socketPair)
+}
+
+// streamPingPong is UDSPingPong over the stream sockets pair makes.
+func streamPingPong(p Params, name string, pair pairFunc) (*Result, error) {
 	n, size := p.n(DefaultUDSPingN), p.size(64)
-	fd, c, err := startSocketChild("uds-echo", childArgs{N: n, Size: size, Deadline: deadlineFor(p.timeout())}, p.timeout())
+	fd, c, err := startSocketChild("uds-echo", childArgs{N: n, Size: size, Deadline: deadlineFor(p.timeout())}, p.timeout(), pair)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
 	defer unix.Close(fd)
 	defer c.kill()
@@ -158,16 +179,14 @@ func UDSPingPong(p Params) (*Result, error) {
 	h := NewHist()
 	a, _, _ := CPUs()
 	unpin, _ := Pin(a)
-	var prev int64
-	for i := 0; i <= n && err == nil; i++ {
-		if err = writeFull(fd, msg); err == nil {
-			err = readFull(fd, msg)
+	round := func(int) error {
+		if err := writeFull(fd, msg); err != nil {
+			return err
 		}
-		t := now()
-		if i > 0 {
-			h.Record(t - prev)
-		}
-		prev = t
+		return readFull(fd, msg)
+	}
+	if err = round(0); err == nil {
+		err = timeRounds(n, p.Rate, h, realClock, round)
 	}
 	unpin()
 	rep, cerr := c.finish(p.timeout())
@@ -178,11 +197,15 @@ func UDSPingPong(p Params) (*Result, error) {
 		err = fmt.Errorf("child echoed %d of %d", rep.Count, n+1)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("bench: uds.pingpong: %w", err)
+		return nil, fmt.Errorf("bench: %s: %w", name, err)
 	}
-	return latencyResult("uds.pingpong", h), nil
+	r := latencyResult(name, h)
+	r.Size, r.Rate = size, p.Rate
+	return r, nil
 }
 
+// The children of the socket baselines, Unix or TCP alike: they use the
+// stream socket they inherit as descriptor 3.
 func init() {
 	roles["uds-sink"] = udsSink
 	roles["uds-echo"] = func(a *childArgs) (*childReport, error) {

@@ -11,11 +11,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shmbus/shmbus/bench"
 	"github.com/shmbus/shmbus/router"
 )
 
-// The demo test re-executes the test binary as the demo's children.
+// The demo and bench tests re-execute the test binary as their children.
 func TestMain(m *testing.M) {
+	bench.MaybeRunChild()
 	MaybeRunDemoChild()
 	os.Exit(m.Run())
 }
