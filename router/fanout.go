@@ -99,7 +99,9 @@ func (l *loop) route(topic string, frame []byte, m *wire.Msg, mayStall bool) boo
 	offered := false
 	for _, s := range l.match.Plain {
 		sub := subOf(s)
-		if sub.sel != nil && !sub.sel.Eval(m.Topic, m.Priority, m.Headers) {
+		// DecodeMsg (or the rules, which write well-formed blocks) checked
+		// the header block: EvalChecked skips a second walk over it.
+		if sub.sel != nil && !sub.sel.EvalChecked(m.Topic, m.Priority, m.Headers) {
 			sub.filtered++
 			continue
 		}
@@ -127,7 +129,7 @@ func (l *loop) route(topic string, frame []byte, m *wire.Msg, mayStall bool) boo
 
 // accepts reports whether s's selector (none: everything) takes l.cur.
 func (l *loop) accepts(s *subscription) bool {
-	return s.sel == nil || s.sel.Eval(l.cur.Topic, l.cur.Priority, l.cur.Headers)
+	return s.sel == nil || s.sel.EvalChecked(l.cur.Topic, l.cur.Priority, l.cur.Headers)
 }
 
 // offer delivers frame to s, or applies s's policy when its ring is full.

@@ -77,7 +77,7 @@ func (qc *qconsumer) accept(prio uint8, frame []byte) bool {
 	if wire.DecodeMsg(frame, &m) != nil {
 		return false // cannot happen: frames are checked on the way in
 	}
-	return qc.sel.Eval(m.Topic, prio, m.Headers)
+	return qc.sel.EvalChecked(m.Topic, prio, m.Headers) // DecodeMsg checked the block
 }
 
 // stopConsumer removes a consumer (unsubscribed, or its client is gone):

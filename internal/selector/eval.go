@@ -31,6 +31,15 @@ func (s *Selector) Eval(topic []byte, priority uint8, headers []byte) bool {
 	return s.root.eval(&e)
 }
 
+// EvalChecked is Eval for a header block the caller has already checked
+// (wire.CheckHeaders accepted it, as wire.DecodeMsg does for every message
+// the router reads): it skips Eval's walk over the block. On a block that
+// was not checked it may read out of bounds and panic.
+func (s *Selector) EvalChecked(topic []byte, priority uint8, headers []byte) bool {
+	e := env{topic: topic, priority: priority, headers: headers}
+	return s.root.eval(&e)
+}
+
 func (n *node) eval(e *env) bool {
 	switch n.kind {
 	case nAnd:

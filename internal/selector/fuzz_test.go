@@ -66,6 +66,9 @@ func FuzzEval(f *testing.F) {
 			}
 			return
 		}
+		if checked := s.EvalChecked(topic, prio, headers); checked != got {
+			t.Fatalf("%q on %x: EvalChecked %v, Eval %v", src, headers, checked, got)
+		}
 		if neg, err := Compile("!(" + src + ")"); err == nil && neg.Eval(topic, prio, headers) == got {
 			t.Fatalf("%q and its negation both %v", src, got)
 		}
