@@ -39,10 +39,12 @@ type childArgs struct {
 	Spin     int64  `json:"spin_ns,omitempty"`  // spin-then-park: spin budget
 	URL      string `json:"url,omitempty"`      // NATS server URL
 	Index    int    `json:"index,omitempty"`    // which of several children of one role
-	Count    int    `json:"count,omitempty"`    // role-specific: idle connections to hold
+	Count    int    `json:"count,omitempty"`    // role-specific: idle connections to hold (bus-idle), backlog to queue (bus-qsender)
 	Topics   int    `json:"topics,omitempty"`   // topicPlan.Topics
 	Wild     int    `json:"wild,omitempty"`     // topicPlan.Wild
 	Rate     int    `json:"rate,omitempty"`     // paced sender: msgs/s
+	Prefetch int    `json:"prefetch,omitempty"` // queue consumer: its prefetch
+	Filter   string `json:"filter,omitempty"`   // queue consumer: its selector
 	Unpinned bool   `json:"unpinned,omitempty"` // run where the scheduler puts it
 	CPU      int    `json:"cpu"`
 	Deadline int64  `json:"deadline"` // wall clock, Unix nanoseconds

@@ -62,10 +62,24 @@
 //	                        the sweep's first point
 //	bus.idle/{0,10,100,1000}  bus.pubsub/1to1 (backoff) with that many idle connections
 //	                        attached to the router, vs bus.idle/0
+//	bus.queue/{1,2,4}c      a queue: this process SendAsyncs N messages of 64 B (confirmed)
+//	                        -> router -> K consumer processes (prefetch 256), each message
+//	                        acked; acked msgs/s, every message checked acked exactly once,
+//	                        vs nats.pubsub/1to1 and bus.pubsub/1to1/backoff
+//	bus.queue/1c/{sync,ttl,filter}  bus.queue/1c with Send (a confirm round trip per
+//	                        message), with a TTL on every message (nothing expires), with a
+//	                        header and a consumer Filter that takes every message; vs
+//	                        bus.queue/1c
+//	bus.queue.prio/{empty,backlog}  one-way latency of priority-9 messages, send (a sender
+//	                        child, paced at 1k msgs/s) to the consumer's handler (this
+//	                        process, prefetch 1), through an empty queue and through one
+//	                        holding 10,000 priority-0 messages, which the consumer keeps
+//	                        taking and Nak-ing back (vs bus.queue.prio/empty)
 //
 // bus.* throughput results also carry the router process's CPU time per
 // delivered message (Result.RouterNsPerMsg), from the mark, which the
-// router acknowledges, to the last message seen.
+// router acknowledges, to the last message seen (bus.queue: to the end of
+// the run, right after the last ack was seen).
 //
 // # Output
 //

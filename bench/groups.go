@@ -16,6 +16,10 @@ type Group struct {
 	// (payload size, topics, subscriptions), keeping run order within
 	// one number, so each point of a sweep has its peers next to it.
 	BySize bool
+	// With are references shown next to the members (names or prefixes),
+	// when at least one member is there: a group of their own holds them
+	// too.
+	With []string
 }
 
 // Groups are the panels of the plot and the tables of the markdown, in
@@ -39,16 +43,30 @@ var Groups = []Group{
 		Members: []string{"nats.wildcards", "bus.wildcards"}},
 	{Title: "Idle connections attached to the router, 1 -> 1",
 		Members: []string{"bus.idle"}},
+	{Title: "Queues, 64 B: SendAsync (sync: Send) -> router -> K consumers, every message acked, vs pub/sub 1 -> 1",
+		Members: []string{"bus.queue"}, With: []string{"nats.pubsub/1to1", "bus.pubsub/1to1/backoff"}},
+	{Title: "Queue priority: a priority-9 message, send to consumer handler, one way at a fixed rate, 64 B", Latency: true,
+		Members: []string{"bus.queue.prio"}},
 }
 
 // members returns the results of rs (failures left out) that belong to
-// g and are of its kind, in g's order.
+// g and are of its kind, in g's order: its members, and the results With
+// names in run order among them, or nothing when no member is there.
 func (g Group) members(rs []*Result) []*Result {
 	var out []*Result
+	own := false
 	for _, r := range rs {
-		if r.Err == "" && (r.Lat != nil) == g.Latency && Selected(r.Name, g.Members) {
+		if r.Err != "" || (r.Lat != nil) != g.Latency {
+			continue
+		}
+		if Selected(r.Name, g.Members) {
+			out, own = append(out, r), true
+		} else if len(g.With) > 0 && Selected(r.Name, g.With) {
 			out = append(out, r)
 		}
+	}
+	if !own {
+		return nil
 	}
 	if g.BySize {
 		sort.SliceStable(out, func(i, j int) bool { return sizeOf(out[i].Name) < sizeOf(out[j].Name) })

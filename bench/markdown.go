@@ -76,13 +76,15 @@ func WriteMarkdown(w io.Writer, rs []*Result) error {
 }
 
 const mdLegend = `Latencies in microseconds: round trips, except ` + "`*.oneway`" + ` (publish to
-delivery, one way). Rate max: closed loop; a number: sent at that fixed rate,
-every sample timed from its message's intended send time. Ratios: latency p50
-over the reference's (lower is better), throughput over the reference's
-(higher is better); ? = the reference did not run. Router CPU: the router
-process's CPU time per delivered message. place: near when the cache-line
-probe taken before and after the row had p50 < 150 ns, far when both were
-above, mixed otherwise. shmbus's own rows are in bold.
+delivery, one way) and ` + "`bus.queue.prio`" + ` (send to the consumer's handler, one
+way). Rate max: closed loop; a number: sent at that fixed rate, every sample
+timed from its message's intended send time. Queue throughput
+(` + "`bus.queue`" + `): messages acked per second. Ratios: latency p50 over the
+reference's (lower is better), throughput over the reference's (higher is
+better); ? = the reference did not run. Router CPU: the router process's CPU
+time per delivered message. place: near when the cache-line probe taken
+before and after the row had p50 < 150 ns, far when both were above, mixed
+otherwise. shmbus's own rows are in bold.
 
 `
 

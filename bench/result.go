@@ -7,18 +7,22 @@ import (
 
 // Params sizes one benchmark run. Zero fields take defaults.
 type Params struct {
-	N       int           // messages (throughput) or round trips (latency)
-	Size    int           // payload bytes
-	Idle    string        // ipc idle strategy (ring and bus benchmarks): spin, yield, backoff, block
-	Subs    int           // subscriber processes of a pub/sub benchmark (default 1)
-	Procs   int           // processes of a bus request/reply: 2 (router embedded) or 3
-	Conns   int           // idle connections attached to the router (bus.idle)
-	Pubs    int           // publisher processes of a fan-in (N -> 1) pub/sub
-	Topics  int           // distinct topics published round robin (*.topics)
-	Wild    int           // wildcard subscriptions of the subscriber (*.wildcards)
-	Rate    int           // fixed send rate, msgs/s, of a paced benchmark; 0 = as fast as possible
-	Dir     string        // parent of the temp dir for shared files; "" = TempDir's choice
-	Timeout time.Duration // bound on the whole benchmark; 0 = defaultTimeout
+	N        int           // messages (throughput) or round trips (latency)
+	Size     int           // payload bytes
+	Idle     string        // ipc idle strategy (ring and bus benchmarks): spin, yield, backoff, block
+	Subs     int           // subscriber processes of a pub/sub benchmark, consumer processes of bus.queue (default 1)
+	Procs    int           // processes of a bus request/reply: 2 (router embedded) or 3
+	Conns    int           // idle connections attached to the router (bus.idle)
+	Pubs     int           // publisher processes of a fan-in (N -> 1) pub/sub
+	Topics   int           // distinct topics published round robin (*.topics)
+	Wild     int           // wildcard subscriptions of the subscriber (*.wildcards)
+	Rate     int           // fixed send rate, msgs/s, of a paced benchmark; 0 = as fast as possible
+	Variant  string        // bus.queue: "" (SendAsync), "sync" (Send), "ttl" (a TTL on every message), "filter" (a consumer selector)
+	Prefetch int           // bus.queue: each consumer's prefetch (default DefaultQueuePrefetch)
+	QueueMax int           // bus.queue: the queue's MaxMsgs, past which it holds the sender (default the router's, 100,000)
+	Backlog  int           // bus.queue.prio: low-priority messages kept waiting in the queue (0: empty)
+	Dir      string        // parent of the temp dir for shared files; "" = TempDir's choice
+	Timeout  time.Duration // bound on the whole benchmark; 0 = defaultTimeout
 }
 
 const defaultTimeout = 60 * time.Second

@@ -27,11 +27,12 @@ type Entry struct {
 
 // The points of the suite's sweeps.
 var (
-	sweepFanOut   = []int{1, 4, 16, 64}                       // subscribers of bus.pubsub/1toK and nats.pubsub/1toK
-	sweepPayloads = []int{16, 64, 1 << 10, 64 << 10, 1 << 20} // bytes: bus.payload, nats.payload, uds.tput
-	sweepTopics   = []int{1, 1_000, 100_000, 1_000_000}       // distinct topics: bus.topics, nats.topics
-	sweepWilds    = []int{1, 10, 100, 1_000, 10_000}          // wildcard subscriptions: bus.wildcards, nats.wildcards
-	sweepIdle     = []int{0, 10, 100, 1_000}                  // idle connections: bus.idle
+	sweepFanOut    = []int{1, 4, 16, 64}                       // subscribers of bus.pubsub/1toK and nats.pubsub/1toK
+	sweepPayloads  = []int{16, 64, 1 << 10, 64 << 10, 1 << 20} // bytes: bus.payload, nats.payload, uds.tput
+	sweepTopics    = []int{1, 1_000, 100_000, 1_000_000}       // distinct topics: bus.topics, nats.topics
+	sweepWilds     = []int{1, 10, 100, 1_000, 10_000}          // wildcard subscriptions: bus.wildcards, nats.wildcards
+	sweepIdle      = []int{0, 10, 100, 1_000}                  // idle connections: bus.idle
+	sweepConsumers = []int{1, 2, 4}                            // consumer processes: bus.queue/Kc
 )
 
 // Full counts of the sweeps' entries, by payload size or fan-out (-quick:
@@ -68,6 +69,7 @@ func Suite() []Entry {
 	rate := func(n, r int) Params { return Params{N: n, Rate: r} }
 	vsReq := []string{"nats.reqrep", "uds.pingpong"}
 	vs1, vs4, vsIdle := []string{"nats.pubsub/1to1"}, []string{"nats.pubsub/1to4"}, []string{"bus.idle/0"}
+	vsQueue := []string{"nats.pubsub/1to1", "bus.pubsub/1to1/backoff"}
 	out := []Entry{
 		e("probe", none, Probe, sz(1_000_000, 0), sz(100_000, 0)),
 		e("probe.proc", []string{"probe"}, ProbeProcess, sz(1_000_000, 0), sz(100_000, 0)),
@@ -172,6 +174,27 @@ func Suite() []Entry {
 		}
 		out = append(out, e(fmt.Sprintf("bus.idle/%d", c), refs, BusIdle, conns(10_000_000, c), conns(1_000_000, c)))
 	}
+
+	// Queues (bus_queue.go): SendAsync to K consumer processes, every
+	// message acked, vs the pub/sub 1 -> 1 rates; the variants vs
+	// bus.queue/1c (sync: a confirm round trip per message, so fewer).
+	// Priority: one-way latency of a priority-9 message through a queue
+	// holding a backlog of 10,000 priority-0 messages, vs the same through
+	// an empty queue.
+	queue := func(n, k int, variant string) Params { return Params{N: n, Subs: k, Variant: variant} }
+	for _, k := range sweepConsumers {
+		out = append(out, e(fmt.Sprintf("bus.queue/%dc", k), vsQueue, BusQueue, queue(2_000_000, k, ""), queue(200_000, k, "")))
+	}
+	vsQueue1 := []string{"bus.queue/1c"}
+	prio := func(n, backlog int) Params { return Params{N: n, Rate: DefaultQueuePrioRate, Backlog: backlog} }
+	out = append(out,
+		e("bus.queue/1c/sync", vsQueue1, BusQueue, queue(50_000, 1, "sync"), queue(5_000, 1, "sync")),
+		e("bus.queue/1c/ttl", vsQueue1, BusQueue, queue(2_000_000, 1, "ttl"), queue(200_000, 1, "ttl")),
+		e("bus.queue/1c/filter", vsQueue1, BusQueue, queue(2_000_000, 1, "filter"), queue(200_000, 1, "filter")),
+		paced(e("bus.queue.prio/empty", none, BusQueuePrio, prio(10_000, 0), prio(1_000, 0))),
+		paced(e("bus.queue.prio/backlog", []string{"bus.queue.prio/empty"}, BusQueuePrio,
+			prio(10_000, DefaultQueueBacklog), prio(1_000, DefaultQueueBacklog))),
+	)
 	return out
 }
 

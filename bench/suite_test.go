@@ -124,7 +124,7 @@ func TestRun(t *testing.T) {
 		if strings.HasPrefix(r.Name, "bus.") && r.Lat == nil && r.RouterNsPerMsg <= 0 {
 			t.Errorf("%s: router CPU time not measured", r.Name)
 		}
-		if want := strings.Contains(r.Name, ".oneway"); (r.Rate > 0) != want {
+		if want := strings.Contains(r.Name, ".oneway") || strings.HasPrefix(r.Name, "bus.queue.prio/"); (r.Rate > 0) != want {
 			t.Errorf("%s: rate %d", r.Name, r.Rate)
 		}
 	}

@@ -48,16 +48,17 @@ func WriteTable(w io.Writer, rs []*Result) error {
 }
 
 const legend = `
-latency: round trips, except *.oneway (publish to delivery, one way). rate: max = closed
-  loop (every round trip timed from the end of the last); a number = sent at that fixed
-  rate, msgs/s, every sample timed from its message's intended send time (no
-  coordinated omission).
+latency: round trips, except *.oneway (publish to delivery, one way) and bus.queue.prio
+  (send to the consumer's handler, one way). rate: max = closed loop (every round trip
+  timed from the end of the last); a number = sent at that fixed rate, msgs/s, every
+  sample timed from its message's intended send time (no coordinated omission).
 ratio: latency p50 / the reference's p50 (lower is better; "probe" = this row's own
   bracketing probes); throughput msgs/s / the reference's (higher is better); ? = not run.
 sys/rt, sys/msg: futex syscalls of both processes (bus.*: every process on the path:
   clients and router) per round trip or delivered message; - = not counted.
-rtr ns/msg: CPU time of the router's process per delivered message (bus.* pub/sub, its
-  idle spinning included).
+rtr ns/msg: CPU time of the router's process per delivered message (bus.* pub/sub and
+  queues, its idle spinning included).
+bus.queue: messages acked per second, from the first send to the last ack.
 place: near = probe p50 < 150 ns before and after; far = both above; mixed = one of each
   (nats.* and bus.* run unpinned: more processes than the two probed CPUs).
 `
